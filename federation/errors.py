@@ -1,0 +1,70 @@
+"""Typed errors of the federation layer.
+
+Each error carries the HTTP status an inbox or endpoint answers with, so handlers map
+errors to responses in one place and nothing is swallowed.
+"""
+
+from __future__ import annotations
+
+
+class FederationError(Exception):
+    """Base of every error raised by `federation`."""
+
+    status: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SignatureError(FederationError):
+    """A request's signature is missing, malformed, expired or does not verify.
+
+    401, because peers such as Fedify retry with another signature scheme only after a 401.
+    """
+
+    status = 401
+
+
+class DigestError(SignatureError):
+    """A `Digest` or `Content-Digest` header does not match the raw body."""
+
+
+class KeyNotFound(SignatureError):
+    """The signer's key could not be found or fetched."""
+
+
+class ValidationError(FederationError):
+    """An activity or document is malformed or breaks a protocol rule."""
+
+    status = 400
+
+
+class ForbiddenActivity(FederationError):
+    """The activity is well formed but not allowed (signer is not the actor, foreign ids...)."""
+
+    status = 403
+
+
+class PayloadTooLarge(FederationError):
+    status = 413
+
+
+class UnsupportedMediaType(FederationError):
+    status = 415
+
+
+class FetchError(FederationError):
+    """A remote document could not be fetched (network, status, size, time)."""
+
+    status = 502
+
+
+class UnsafeURLError(FetchError):
+    """A URL points at a private, loopback or special-use address, or a refused scheme."""
+
+    status = 400
+
+
+class NotFound(FederationError):
+    status = 404
