@@ -68,3 +68,17 @@ class UnsafeURLError(FetchError):
 
 class NotFound(FederationError):
     status = 404
+
+
+class RemoteNotFound(NotFound, FetchError):
+    """A remote server answered 404 or 410 for a document we fetched.
+
+    Both a `NotFound` and a `FetchError`, so callers that handle either see it. `gone` is
+    True for 410, which servers send for deleted actors and objects.
+    """
+
+    status = 404
+
+    def __init__(self, message: str, *, gone: bool = False) -> None:
+        super().__init__(message)
+        self.gone = gone
