@@ -1,0 +1,1 @@
+"""How the hub's objects look as ActivityStreams JSON."""

@@ -1,0 +1,55 @@
+"""The hub's Group actor and its instance actor (an Application that signs fetches)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.activitypub.context import CONTEXT
+from hub.settings import Settings
+from hub.urls import Urls
+
+
+def group_actor(settings: Settings, urls: Urls, public_pem: str) -> dict[str, Any]:
+    """The hub as a followable `Group` (`@name@domain`)."""
+    actor: dict[str, Any] = {
+        "@context": CONTEXT,
+        "id": urls.actor,
+        "type": "Group",
+        "preferredUsername": settings.name,
+        "name": settings.display_name or settings.name,
+        "summary": settings.summary,
+        "url": urls.profile,
+        "inbox": urls.inbox,
+        "outbox": urls.outbox,
+        "followers": urls.followers,
+        "following": urls.following,
+        "endpoints": {"sharedInbox": urls.shared_inbox},
+        "manuallyApprovesFollowers": settings.manually_approves_followers,
+        "discoverable": True,
+        "indexable": True,
+        "publicKey": {"id": urls.key_id, "owner": urls.actor, "publicKeyPem": public_pem},
+    }
+    if settings.icon_url:
+        actor["icon"] = {"type": "Image", "url": settings.icon_url}
+    return actor
+
+
+def instance_actor(settings: Settings, urls: Urls, public_pem: str) -> dict[str, Any]:
+    """The server's own actor: signs outgoing GETs for servers in authorized-fetch mode.
+
+    Its document is served unsigned, so a peer can verify our signed GETs without a loop.
+    """
+    return {
+        "@context": CONTEXT,
+        "id": urls.instance_actor,
+        "type": "Application",
+        "preferredUsername": settings.domain.split(":")[0],
+        "name": f"{settings.display_name or settings.name} (server)",
+        "url": urls.profile,
+        "inbox": f"{urls.instance_actor}/inbox",
+        "outbox": f"{urls.instance_actor}/outbox",
+        "endpoints": {"sharedInbox": urls.shared_inbox},
+        "manuallyApprovesFollowers": True,
+        "publicKey": {"id": urls.instance_key_id, "owner": urls.instance_actor,
+                      "publicKeyPem": public_pem},
+    }

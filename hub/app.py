@@ -1,0 +1,111 @@
+"""`create_app(settings)`: the aiohttp application, with its store, workers and scheduler.
+
+Nothing happens at import time; the database, HTTP sessions, workers and the scheduler open
+and close in the app's cleanup context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from federation.delivery import DeliveryWorker
+from federation.inbox import InboxProcessor, InboxReceiver
+from hub.incoming import build_dispatcher
+from hub.runtime import Hub, open_hub
+from hub.settings import Settings
+from hub.store.deliveries import SqliteDeliveryStore
+from hub.store.hosts import SqliteHostHealth
+from hub.store.inbound import SqliteInboundStore
+from hub.web import api, federation_views, pages
+from hub.web.errors import error_middleware, security_headers
+from hub.web.keys import HUB, INBOX, SETTINGS, TEMPLATES
+from hub.web.render import make_templates
+
+log = logging.getLogger(__name__)
+
+WAKE_INTERVAL = 5.0        # seconds between scheduler wake-ups of the queue workers
+KEY_RELOAD_INTERVAL = 30.0  # a key rotated by the CLI is picked up within this
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[security_headers, error_middleware, api.require_token],
+                          client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[TEMPLATES] = make_templates()
+    app.cleanup_ctx.append(_hub_context)
+    _add_routes(app)
+    return app
+
+
+def _add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/", pages.home)
+    r.add_get("/actors/{name}", federation_views.actor)
+    r.add_post("/actors/{name}/inbox", federation_views.inbox)
+    r.add_get("/actors/{name}/outbox", federation_views.outbox)
+    r.add_get("/actors/{name}/followers", federation_views.followers)
+    r.add_get("/actors/{name}/following", federation_views.following)
+    r.add_post("/inbox", federation_views.inbox)
+    r.add_get("/actor", federation_views.server_actor)
+    r.add_get("/posts/{uuid}", pages.post)
+    r.add_get("/activities/{uuid}", pages.activity)
+    r.add_get("/.well-known/nodeinfo", federation_views.nodeinfo_links)
+    r.add_get("/nodeinfo/{version}", federation_views.nodeinfo)
+    api.add_routes(app)
+
+
+async def _hub_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with open_hub(settings) as hub:
+        app[HUB] = hub
+        app.router.add_get("/.well-known/webfinger", federation_views.webfinger_handler(hub))
+        app[INBOX] = InboxReceiver(
+            SqliteInboundStore(hub.db), hub.actors.key_lookup, base_url=settings.base_url,
+            max_body=settings.max_body_bytes, window=settings.signature_window)
+        async with _workers(hub):
+            yield
+
+
+class _Workers:
+    """The delivery and inbox workers and the scheduler that wakes them."""
+
+    def __init__(self, hub: Hub) -> None:
+        s = hub.settings
+        self.stop = asyncio.Event()
+        self.inbound = SqliteInboundStore(hub.db)
+        self.processor = InboxProcessor(self.inbound, build_dispatcher(hub))
+        self.session = hub.fetcher.new_session()
+        self.delivery = DeliveryWorker(
+            SqliteDeliveryStore(hub.db), self.session, hub.keyring.signing_key,
+            max_attempts=s.delivery_max_attempts, backoff_cap=s.delivery_backoff_cap,
+            concurrency=s.delivery_concurrency, per_host=s.delivery_per_host,
+            timeout=s.delivery_timeout, user_agent=hub.fetcher.user_agent,
+            scheme=s.delivery_signature, host_health=SqliteHostHealth(hub.db))
+        hub.wake_delivery, hub.wake_inbox = self.delivery.wake, self.processor.wake
+        self.scheduler = AsyncIOScheduler()
+        self.scheduler.add_job(self.delivery.wake, "interval", seconds=WAKE_INTERVAL)
+        self.scheduler.add_job(self.processor.wake, "interval", seconds=WAKE_INTERVAL)
+        self.scheduler.add_job(hub.keyring.load, "interval", seconds=KEY_RELOAD_INTERVAL)
+
+
+@asynccontextmanager
+async def _workers(hub: Hub) -> AsyncIterator[_Workers]:
+    w = _Workers(hub)
+    tasks = [asyncio.create_task(w.processor.run_forever(w.stop), name="inbox"),
+             asyncio.create_task(w.delivery.run_forever(w.stop), name="delivery")]
+    w.scheduler.start()
+    try:
+        yield w
+    finally:
+        w.scheduler.shutdown(wait=False)
+        w.stop.set()
+        w.processor.wake()
+        w.delivery.wake()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await w.session.close()

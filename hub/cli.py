@@ -1,0 +1,277 @@
+"""`commonhub`: a thin shell over the same factories the tests use.
+
+Every verb has --help, prints a clear message on failure and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from federation.errors import FederationError
+from federation.keys import load_private_key_pem, public_key_to_pem
+from hub.activitypub.actors import group_actor
+from hub.app import create_app
+from hub.activitypub.notes import wrap
+from hub.keyring import MissingKey, create_key
+from hub.runtime import Hub, open_hub
+from hub.services import follows, posts
+from hub.services.outbox import publish
+from hub.settings import CONFIG_NAME, Settings, SettingsError, build_settings, load_settings, render_toml
+from hub.store import follows as follow_store
+from hub.store import keys as key_store
+from hub.store import tokens
+from hub.store.db import Database, StoreError
+
+
+class CliError(Exception):
+    """A failure the user can act on; printed without a traceback."""
+
+
+def _home(args: argparse.Namespace) -> Path:
+    home = args.home or os.environ.get("COMMONHUB_HOME")
+    if not home:
+        raise CliError("say which hub: --home DIR (or set COMMONHUB_HOME)")
+    return Path(home)
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    return load_settings(_home(args), overrides={k: v for k, v in overrides.items() if v is not None})
+
+
+# init ---------------------------------------------------------------------------------------
+async def _init(args: argparse.Namespace) -> str:
+    home = _home(args)
+    if (home / CONFIG_NAME).exists():
+        raise CliError(f"{home / CONFIG_NAME} already exists: this hub is initialised")
+    values: dict[str, Any] = {"domain": args.domain.lower(), "name": args.name,
+                              "display_name": args.display_name or args.name,
+                              "summary": args.summary or "", "dev": args.dev}
+    settings = build_settings({**values, "home": home})  # validate before writing anything
+    home.mkdir(parents=True, exist_ok=True)
+    db = await Database.open(settings.database_path, synchronous=settings.sqlite_synchronous)
+    try:
+        await db.migrate()
+        for actor in ("hub", "instance"):
+            if await key_store.current_key(db, actor) is None:
+                await create_key(db, actor)
+    finally:
+        await db.close()
+    (home / CONFIG_NAME).write_text(render_toml(values), encoding="utf-8")
+    return (f"Initialised hub @{settings.name}@{settings.domain} in {home}\n"
+            f"Serve it with: commonhub serve --home {home}")
+
+
+# serve --------------------------------------------------------------------------------------
+def _serve(args: argparse.Namespace) -> str:
+    settings = _settings(args, host=args.host, port=args.port)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(f"commonhub: @{settings.name}@{settings.domain} on "
+          f"http://{settings.host}:{settings.port}/ (public URL {settings.base_url}/)", flush=True)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
+                access_log=None)
+    return "stopped"
+
+
+# verbs that work on an open hub ---------------------------------------------------------------
+async def _with_hub(args: argparse.Namespace, action: Callable[[Hub], Coroutine[Any, Any, str]],
+                    *, migrate: bool = True) -> str:
+    async with open_hub(_settings(args), migrate=migrate) as hub:
+        return await action(hub)
+
+
+async def _post(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        post = await posts.create_post(hub, args.text)
+        queued = len(await follow_store.follower_inboxes(hub.db))
+        return (f"Published {hub.urls.post(post.uuid)}\n"
+                f"Queued for {queued} inbox(es); the running hub delivers them.")
+    return await _with_hub(args, act)
+
+
+async def _token_create(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        token = secrets.token_urlsafe(32)
+        await tokens.add_token(hub.db, token, args.label)
+        return f"{token}\n(keep it secret: it is shown once and only its hash is stored)"
+    return await _with_hub(args, act)
+
+
+async def _token_list(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        rows = await tokens.list_tokens(hub.db)
+        lines = [f"{r['id']}\t{r['label']}\t{'revoked' if r['revoked_at'] else 'active'}"
+                 for r in rows]
+        return "\n".join(lines) or "no tokens"
+    return await _with_hub(args, act)
+
+
+async def _token_revoke(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        if not await tokens.revoke_token(hub.db, args.id):
+            raise CliError(f"no active token with id {args.id}")
+        return f"revoked token {args.id}"
+    return await _with_hub(args, act)
+
+
+async def _follow(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        actor_id = await follows.follow(hub, args.target)
+        return f"Follow sent to {actor_id}; the running hub delivers it."
+    return await _with_hub(args, act)
+
+
+async def _unfollow(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        await follows.unfollow(hub, args.target)
+        return f"Stopped following {args.target}"
+    return await _with_hub(args, act)
+
+
+async def _keys_rotate(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        await create_key(hub.db, "hub")
+        await hub.keyring.load()
+        actor = group_actor(hub.settings, hub.urls, hub.keyring.public_pem("hub"))
+        update = wrap("Update", actor, hub.urls, when=time.time())
+        inboxes = await follow_store.follower_inboxes(hub.db)
+        following = await follow_store.list_following(hub.db, limit=100_000)
+        for row in following:
+            inboxes.append((await hub.actors.get(row["actor_id"])).delivery_inbox)
+        await publish(hub, update, inboxes)
+        return (f"New key for {hub.urls.actor}; Update queued for {len(set(inboxes))} inbox(es). "
+                "A running hub picks the key up within 30 seconds.")
+    return await _with_hub(args, act)
+
+
+async def _migrate(args: argparse.Namespace) -> str:
+    db = await Database.open(_settings(args).database_path)
+    try:
+        applied = await db.migrate()
+    finally:
+        await db.close()
+    return "applied: " + ", ".join(applied) if applied else "the database is up to date"
+
+
+async def _check(args: argparse.Namespace) -> str:
+    settings = _settings(args)
+    problems, notes = [], [f"settings: ok ({settings.config_path})"]
+    if not settings.database_path.exists():
+        raise CliError(f"no database at {settings.database_path}: run `commonhub init`")
+    db = await Database.open(settings.database_path)
+    try:
+        integrity = await db.integrity_check()
+        (notes if integrity == "ok" else problems).append(f"database integrity: {integrity}")
+        pending = await db.pending_migrations()
+        if pending:
+            problems.append(f"migrations not applied: {', '.join(pending)} (commonhub migrate)")
+        else:
+            notes.append("migrations: up to date")
+            problems += await _check_keys(db)
+    finally:
+        await db.close()
+    if settings.dev:
+        notes.append("mode: development (http, loopback fetches allowed) - not for production")
+    if problems:
+        raise CliError("\n".join(notes + ["PROBLEMS:"] + problems))
+    return "\n".join([*notes, "keys: ok", "all good"])
+
+
+async def _check_keys(db: Database) -> list[str]:
+    problems = []
+    for actor in ("hub", "instance"):
+        pair = await key_store.current_key(db, actor)
+        if pair is None:
+            problems.append(f"no current {actor} key")
+            continue
+        try:
+            private = load_private_key_pem(pair[0])
+        except ValueError as exc:
+            problems.append(f"{actor} private key unreadable: {exc}")
+            continue
+        if public_key_to_pem(private.public_key()).strip() != pair[1].strip():
+            problems.append(f"{actor} public key does not match its private key")
+    return problems
+
+
+# argument parsing -----------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="commonhub", description="Run and operate a commonhub community hub.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, help_text: str, run: Callable[..., Any]) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--home", help="the hub's folder (default: $COMMONHUB_HOME)")
+        sub.set_defaults(run=run)
+        return sub
+
+    init = verb("init", "Create a new hub: settings, database, keys and actor.", _init)
+    init.add_argument("--domain", required=True, help="public HOST[:PORT] of the hub")
+    init.add_argument("--name", required=True, help="the hub's username (a-z, 0-9, _)")
+    init.add_argument("--display-name", help="the hub's name as people see it")
+    init.add_argument("--summary", help="a sentence about the hub")
+    init.add_argument("--dev", action="store_true", help="development mode (http, loopback)")
+    serve = verb("serve", "Serve the hub over HTTP (put a TLS proxy in front).", _serve)
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8080)")
+    post = verb("post", "Publish a news post (a Note) to the hub's followers.", _post)
+    post.add_argument("text", help="the post's text (blank lines make paragraphs)")
+    follow = verb("follow", "Follow another hub or fediverse account.", _follow)
+    follow.add_argument("target", help="actor URL or @user@host")
+    unfollow = verb("unfollow", "Stop following an account.", _unfollow)
+    unfollow.add_argument("target", help="actor URL or @user@host")
+    verb("migrate", "Apply database migrations not yet applied.", _migrate)
+    verb("check", "Check settings, database and keys; non-zero exit on a problem.", _check)
+    _add_group(verbs, verb, "token", "Manage staff API tokens.", [
+        ("create", "Create a staff API token (printed once).", _token_create,
+         [("--label", {"default": "staff", "help": "what the token is for"})]),
+        ("list", "List tokens (never their values).", _token_list, []),
+        ("revoke", "Revoke a token by id.", _token_revoke, [("id", {"type": int})])])
+    _add_group(verbs, verb, "keys", "Manage the hub's signing keys.", [
+        ("rotate", "New key pair; publishes an actor Update so peers keep verifying.",
+         _keys_rotate, [])])
+    return parser
+
+
+def _add_group(verbs: Any, verb: Callable[..., argparse.ArgumentParser], name: str, help_text: str,
+               actions: Sequence[tuple[str, str, Callable[..., Any], list]]) -> None:
+    group = verbs.add_parser(name, help=help_text, description=help_text)
+    sub = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, action_help, run, arguments in actions:
+        parser = sub.add_parser(action, help=action_help, description=action_help)
+        parser.add_argument("--home", help="the hub's folder (default: $COMMONHUB_HOME)")
+        parser.set_defaults(run=run)
+        for flag, options in arguments:
+            parser.add_argument(flag, **options)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        result = args.run(args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+    except (CliError, SettingsError, StoreError, MissingKey, FederationError) as exc:
+        print(f"commonhub: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if result:
+        print(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""What the hub does with each type of incoming activity: one small handler per type."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from federation.dispatch import Dispatcher
+from federation.errors import ValidationError
+from hub.runtime import Hub
+from hub.services import follows
+from hub.store import follows as follow_store
+from hub.store import remote_objects
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {"Note", "Article", "Page", "Event", "Question", "Video", "Image", "Audio"}
+
+
+def build_dispatcher(hub: Hub) -> Dispatcher:
+    dispatcher = Dispatcher()
+    handlers = {
+        "Follow": follows.receive_follow,
+        "Undo": handle_undo,
+        "Accept": handle_accept,
+        "Reject": handle_reject,
+        "Create": handle_create,
+        "Update": handle_update,
+        "Delete": handle_delete,
+    }
+    for kind, handler in handlers.items():
+        dispatcher.register(kind, _bind(hub, handler))
+    return dispatcher
+
+
+def _bind(hub: Hub, handler: Any) -> Any:
+    async def handle(activity: dict[str, Any]) -> None:
+        await handler(hub, activity)
+
+    handle.__name__ = handler.__name__
+    return handle
+
+
+def _object_type(activity: dict[str, Any]) -> str | None:
+    obj = activity.get("object")
+    return obj.get("type") if isinstance(obj, dict) else None
+
+
+async def handle_undo(hub: Hub, activity: dict[str, Any]) -> None:
+    kind = _object_type(activity)
+    follow_id = follows.object_id(activity.get("object"))
+    row = await follow_store.get_follower(hub.db, activity["actor"])
+    if kind == "Follow" or (row is not None and row["follow_id"] == follow_id):
+        await follows.receive_undo_follow(hub, activity)
+
+
+async def handle_accept(hub: Hub, activity: dict[str, Any]) -> None:
+    await follows.receive_follow_answer(hub, activity, accepted=True)
+
+
+async def handle_reject(hub: Hub, activity: dict[str, Any]) -> None:
+    await follows.receive_follow_answer(hub, activity, accepted=False)
+
+
+async def _is_followed(hub: Hub, actor_id: str) -> bool:
+    row = await follow_store.get_following(hub.db, actor_id)
+    return row is not None and row["state"] == "accepted"
+
+
+async def handle_create(hub: Hub, activity: dict[str, Any]) -> None:
+    obj = activity.get("object")
+    if not isinstance(obj, dict) or obj.get("type") not in CONTENT_TYPES:
+        raise ValidationError("Create needs an embedded object of a known type")
+    if not await _is_followed(hub, activity["actor"]):
+        log.info("ignoring %s from %s: not followed", activity["id"], activity["actor"])
+        return
+    await remote_objects.upsert_remote_object(hub.db, obj, activity["actor"])
+
+
+async def handle_update(hub: Hub, activity: dict[str, Any]) -> None:
+    obj, actor_id = activity.get("object"), activity["actor"]
+    if follows.object_id(obj) == actor_id:
+        # The actor's own profile or key changed: refetch it from its origin, the only
+        # source we trust for a key.
+        await hub.actors.get(actor_id, refresh=True)
+        return
+    if isinstance(obj, dict) and obj.get("type") in CONTENT_TYPES:
+        if await remote_objects.get_remote_object(hub.db, obj["id"]) is not None:
+            await remote_objects.upsert_remote_object(hub.db, obj, actor_id)
+
+
+async def handle_delete(hub: Hub, activity: dict[str, Any]) -> None:
+    target, actor_id = follows.object_id(activity.get("object")), activity["actor"]
+    if target is None:
+        raise ValidationError("Delete without an object")
+    if target == actor_id:
+        await hub.actors.forget(actor_id)
+        return
+    await remote_objects.delete_remote_object(hub.db, target, actor_id)

@@ -1,0 +1,64 @@
+"""The running hub: settings, store, keys, fetcher and queues, built once by `open_hub`.
+
+The web app, the CLI and the tests all build the same object, so they behave the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from federation.fetch import SafeFetcher
+from federation.signatures import sign_request
+from hub.keyring import Keyring
+from hub.services.actors import RemoteActors
+from hub.settings import Settings
+from hub.store.db import Database
+from hub.urls import Urls
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    urls: Urls
+    db: Database
+    keyring: Keyring
+    fetcher: SafeFetcher
+    actors: RemoteActors
+    # Called after new deliveries or inbound rows are written; the app wires these to its workers.
+    wake_delivery: Callable[[], None] = field(default=lambda: None)
+    wake_inbox: Callable[[], None] = field(default=lambda: None)
+
+
+def make_fetcher(settings: Settings, keyring: Keyring) -> SafeFetcher:
+    """The one fetcher: signed GETs as the instance actor, loopback only in dev mode."""
+
+    def sign(method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
+        return sign_request(method, url, headers, None, keyring.signing_key("instance"))
+
+    return SafeFetcher(
+        signer=sign, allow_loopback=settings.dev, allow_private=settings.allow_private_addresses,
+        https_only=not settings.dev, max_bytes=settings.fetch_max_bytes,
+        connect_timeout=settings.fetch_connect_timeout, read_timeout=settings.fetch_read_timeout,
+        total_timeout=settings.fetch_total_timeout, max_redirects=settings.fetch_max_redirects,
+        user_agent=f"commonhub/0.1 (+{settings.base_url}/)")
+
+
+@asynccontextmanager
+async def open_hub(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Hub]:
+    """Open the store (applying migrations), load keys, start the fetcher; close all after."""
+    db = await Database.open(settings.database_path, synchronous=settings.sqlite_synchronous)
+    try:
+        if migrate:
+            await db.migrate()
+        urls = Urls(settings.base_url, settings.name)
+        keyring = Keyring(db, urls)
+        await keyring.load()
+        fetcher = make_fetcher(settings, keyring)
+        try:
+            yield Hub(settings, urls, db, keyring, fetcher, RemoteActors(db, fetcher))
+        finally:
+            await fetcher.close()
+    finally:
+        await db.close()

@@ -1,0 +1,124 @@
+"""Follows in both directions: people following the hub, and the hub following others."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from federation.errors import NotFound, ValidationError
+from federation.webfinger import lookup
+from hub.activitypub.context import CONTEXT
+from hub.runtime import Hub
+from hub.services.outbox import send_to_actor
+from hub.store import follows as follow_store
+
+
+def object_id(value: Any) -> str | None:
+    """The id of an activity's object, whether embedded or referenced."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _response(hub: Hub, kind: str, follow: dict[str, Any] | str, to: str) -> dict[str, Any]:
+    return {"@context": CONTEXT, "id": hub.urls.activity(str(uuid.uuid4())), "type": kind,
+            "actor": hub.urls.actor, "to": [to], "object": follow}
+
+
+def _follow_echo(follow_id: str, follower: str, followed: str) -> dict[str, Any]:
+    # Mastodon matches an Accept by the embedded Follow's id, actor and object.
+    return {"id": follow_id, "type": "Follow", "actor": follower, "object": followed}
+
+
+# People following the hub --------------------------------------------------------------------
+async def receive_follow(hub: Hub, activity: dict[str, Any]) -> None:
+    if object_id(activity.get("object")) != hub.urls.actor:
+        raise ValidationError("this hub follows only Follows of its own actor")
+    follower, follow_id = activity["actor"], activity["id"]
+    await hub.actors.get(follower)
+    existing = await follow_store.get_follower(hub.db, follower)
+    accepted = not hub.settings.manually_approves_followers or bool(
+        existing and existing["state"] == "accepted")
+    await follow_store.add_follower(hub.db, follower, follow_id, accepted=accepted)
+    if accepted:
+        await _answer(hub, "Accept", follower, follow_id)
+
+
+async def _answer(hub: Hub, kind: str, follower: str, follow_id: str) -> None:
+    echo = _follow_echo(follow_id, follower, hub.urls.actor)
+    await send_to_actor(hub, _response(hub, kind, echo, follower), follower)
+
+
+async def approve_follower(hub: Hub, follower: str) -> None:
+    row = await follow_store.accept_follower(hub.db, follower)
+    if row is None:
+        raise NotFound(f"no pending follow request from {follower}")
+    await _answer(hub, "Accept", follower, row["follow_id"])
+
+
+async def reject_follower(hub: Hub, follower: str) -> None:
+    """Refuse a request, or remove an existing follower; either way tell them with Reject."""
+    row = await follow_store.get_follower(hub.db, follower)
+    if row is None:
+        raise NotFound(f"{follower} does not follow this hub")
+    await follow_store.remove_follower(hub.db, follower)
+    await _answer(hub, "Reject", follower, row["follow_id"])
+
+
+async def receive_undo_follow(hub: Hub, activity: dict[str, Any]) -> None:
+    inner = activity.get("object")
+    follow_id = object_id(inner)
+    if isinstance(inner, dict) and inner.get("actor") not in (None, activity["actor"]):
+        raise ValidationError("an Undo may only undo the actor's own Follow")
+    removed = await follow_store.remove_follower(hub.db, activity["actor"], follow_id)
+    if not removed and isinstance(inner, dict):
+        # Some servers mint a new id for the embedded Follow; the actor is what matters.
+        await follow_store.remove_follower(hub.db, activity["actor"])
+
+
+# The hub following others ---------------------------------------------------------------------
+async def resolve_actor_id(hub: Hub, target: str) -> str:
+    """An actor URL from a URL or an @user@host handle (WebFinger)."""
+    target = target.strip()
+    if target.startswith(("https://", "http://")):
+        return target
+    if "@" not in target:
+        raise ValidationError(f"{target!r} is neither an actor URL nor a @user@host handle")
+    return await lookup(hub.fetcher, target, scheme=hub.settings.scheme)
+
+
+async def follow(hub: Hub, target: str) -> str:
+    """Send a Follow; returns the followed actor's id. The Accept arrives later."""
+    actor = await hub.actors.get(await resolve_actor_id(hub, target), refresh=True)
+    if actor.id == hub.urls.actor:
+        raise ValidationError("a hub cannot follow itself")
+    follow_id = hub.urls.activity(str(uuid.uuid4()))
+    await follow_store.add_following(hub.db, actor.id, follow_id)
+    activity = {"@context": CONTEXT, **_follow_echo(follow_id, hub.urls.actor, actor.id)}
+    await send_to_actor(hub, activity, actor.id)
+    return actor.id
+
+
+async def unfollow(hub: Hub, target: str) -> None:
+    actor_id = await resolve_actor_id(hub, target)
+    row = await follow_store.remove_following(hub.db, actor_id)
+    if row is None:
+        raise NotFound(f"this hub does not follow {actor_id}")
+    undo = _response(hub, "Undo", _follow_echo(row["follow_id"], hub.urls.actor, actor_id),
+                     actor_id)
+    await send_to_actor(hub, undo, actor_id)
+
+
+async def receive_follow_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> None:
+    """An Accept or Reject of the hub's own Follow (by id, or the embedded Follow)."""
+    row = await follow_store.get_following(hub.db, activity["actor"])
+    if row is None:
+        raise ValidationError("no Follow of ours to answer")
+    answered = object_id(activity.get("object"))
+    inner = activity.get("object")
+    by_shape = isinstance(inner, dict) and inner.get("type") == "Follow" and object_id(
+        inner.get("object")) == activity["actor"]
+    if answered != row["follow_id"] and not by_shape:
+        raise ValidationError("the answer names a Follow we did not send")
+    await follow_store.set_following_state(hub.db, activity["actor"],
+                                           "accepted" if accepted else "rejected")

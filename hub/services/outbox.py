@@ -1,0 +1,36 @@
+"""Publishing: record an activity in the outbox and queue one delivery per distinct inbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from hub.runtime import Hub
+from hub.store import follows as follow_store
+from hub.store.deliveries import enqueue
+
+
+async def publish(hub: Hub, activity: dict[str, Any], inboxes: Iterable[str], *,
+                  public: bool = True, signer: str = "hub") -> int:
+    """Store the activity and its deliveries in one transaction, then wake the workers."""
+    obj = activity.get("object")
+    object_id = obj.get("id") if isinstance(obj, dict) else obj
+    outbox_id = await enqueue(hub.db, activity, sorted(set(inboxes)),
+                              activity_type=str(activity["type"]),
+                              object_id=object_id if isinstance(object_id, str) else None,
+                              public=public, signer=signer)
+    hub.wake_delivery()
+    return outbox_id
+
+
+async def publish_to_followers(hub: Hub, activity: dict[str, Any],
+                               extra_inboxes: Iterable[str] = ()) -> int:
+    """Deliver to every accepted follower, one request per shared inbox."""
+    inboxes = await follow_store.follower_inboxes(hub.db)
+    return await publish(hub, activity, [*inboxes, *extra_inboxes])
+
+
+async def send_to_actor(hub: Hub, activity: dict[str, Any], actor_id: str) -> int:
+    """A private activity (Accept, Follow...) to one actor's own inbox."""
+    actor = await hub.actors.get(actor_id)
+    return await publish(hub, activity, [actor.inbox], public=False)

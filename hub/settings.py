@@ -1,0 +1,193 @@
+"""The hub's settings: one typed object, read from `HOME/commonhub.toml`, overridden by
+`COMMONHUB_<FIELD>` environment variables. Every field carries a one-line doc, and
+`docs/settings.md` lists every field (a test checks it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+CONFIG_NAME = "commonhub.toml"
+ENV_PREFIX = "COMMONHUB_"
+_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}"
+                     r"[a-z0-9])?(?::\d{1,5})?$")
+_USERNAME = re.compile(r"^[a-z0-9_]{1,30}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message says which and why."""
+
+
+def _doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
+    if default is dataclasses.MISSING:
+        return field(metadata={"doc": text}, **kw)
+    return field(default=default, metadata={"doc": text}, **kw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = _doc("Folder holding commonhub.toml, the database and uploads.")
+    domain: str = _doc("Public host (and port, if not the default) of the hub, e.g. hub.example.org.")
+    name: str = _doc("The hub actor's username: followed as @name@domain (a-z, 0-9, _).")
+    display_name: str = _doc("The hub's name as people see it.", "")
+    summary: str = _doc("A sentence or two about the hub, shown on its profile.", "")
+    icon_url: str = _doc("URL of the hub's avatar image (optional).", "")
+    dev: bool = _doc("Development mode: http base URL, loopback fetches allowed. Never in production.",
+                     False)
+    host: str = _doc("Address `commonhub serve` binds to.", "127.0.0.1")
+    port: int = _doc("Port `commonhub serve` binds to.", 8080)
+    manually_approves_followers: bool = _doc(
+        "If true, staff approve each follow request; otherwise follows are accepted at once.", False)
+    database: str = _doc("SQLite file, relative to home.", "commonhub.db")
+    sqlite_synchronous: str = _doc(
+        "SQLite synchronous mode: FULL survives power loss, NORMAL only a process crash.", "FULL")
+    max_body_bytes: int = _doc("Largest inbox request body accepted, also after gzip.", 1_000_000)
+    signature_window: int = _doc("Seconds a signed request's date may lie from now.", 3900)
+    fetch_max_bytes: int = _doc("Largest remote document the fetcher reads.", 1_000_000)
+    fetch_connect_timeout: float = _doc("Seconds to connect when fetching.", 5.0)
+    fetch_read_timeout: float = _doc("Seconds to wait for data when fetching.", 10.0)
+    fetch_total_timeout: float = _doc("Seconds a whole fetch may take.", 30.0)
+    fetch_max_redirects: int = _doc("Redirects followed when fetching.", 3)
+    allow_private_addresses: bool = _doc(
+        "Let the fetcher reach private-range addresses (a closed LAN deployment only).", False)
+    delivery_max_attempts: int = _doc("Attempts before a delivery is given up.", 16)
+    delivery_backoff_cap: float = _doc("Longest wait between two attempts, in seconds.", 86400.0)
+    delivery_concurrency: int = _doc("Deliveries in flight at once, across all hosts.", 200)
+    delivery_per_host: int = _doc("Deliveries in flight at once to one host.", 8)
+    delivery_timeout: float = _doc("Seconds one delivery may take.", 30.0)
+    delivery_signature: str = _doc(
+        "Signature scheme for deliveries: draft-cavage (what Mastodon expects) or rfc9421.",
+        "draft-cavage")
+    page_size: int = _doc("Items per page of collections and lists.", 20)
+    log_level: str = _doc("Logging level: DEBUG, INFO, WARNING or ERROR.", "INFO")
+
+    # Derived ---------------------------------------------------------------------------
+    @property
+    def scheme(self) -> str:
+        return "http" if self.dev else "https"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / self.database
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_NAME
+
+
+def setting_docs() -> dict[str, str]:
+    """Every setting's name and one-line doc, in declaration order."""
+    return {f.name: f.metadata["doc"] for f in fields(Settings)}
+
+
+def load_settings(home: Path, env: Mapping[str, str] | None = None,
+                  overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read HOME/commonhub.toml, then COMMONHUB_* variables, then explicit overrides."""
+    env = os.environ if env is None else env
+    path = home / CONFIG_NAME
+    if not path.is_file():
+        raise SettingsError(f"no {CONFIG_NAME} in {home}: run `commonhub init --home {home}` first")
+    try:
+        values: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path} is not valid TOML: {exc}") from exc
+    values.update(_from_env(env))
+    values.update(overrides or {})
+    values["home"] = home
+    return build_settings(values)
+
+
+def build_settings(values: Mapping[str, Any]) -> Settings:
+    """Convert and validate raw values into Settings; raise SettingsError on any bad one."""
+    known = {f.name: f for f in fields(Settings)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+    converted = {name: _convert(name, known[name].type, raw) for name, raw in values.items()}
+    missing = [n for n, f in known.items() if n not in converted and _required(f)]
+    if missing:
+        raise SettingsError(f"missing setting(s): {', '.join(missing)}")
+    settings = Settings(**converted)
+    _validate(settings)
+    return settings
+
+
+def _required(f: dataclasses.Field[Any]) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, str]:
+    names = {f.name for f in fields(Settings)} - {"home"}
+    return {k[len(ENV_PREFIX):].lower(): v for k, v in env.items()
+            if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX):].lower() in names}
+
+
+def _convert(name: str, kind: Any, raw: Any) -> Any:
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind == "bool":
+            return _to_bool(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"setting {name}: {raw!r} is not a valid {kind}") from exc
+
+
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(raw)
+
+
+def _validate(s: Settings) -> None:
+    if not _DOMAIN.match(s.domain):
+        raise SettingsError(f"domain {s.domain!r} is not a host name (with an optional :port)")
+    if not _USERNAME.match(s.name):
+        raise SettingsError(f"name {s.name!r}: use 1-30 characters among a-z, 0-9 and _")
+    if not 0 <= s.port <= 65535:
+        raise SettingsError(f"port {s.port} is out of range")
+    if s.sqlite_synchronous.upper() not in {"NORMAL", "FULL", "EXTRA"}:
+        raise SettingsError("sqlite_synchronous must be NORMAL, FULL or EXTRA")
+    if s.delivery_signature not in {"draft-cavage", "rfc9421"}:
+        raise SettingsError("delivery_signature must be draft-cavage or rfc9421")
+    if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError("log_level must be DEBUG, INFO, WARNING or ERROR")
+    for name in ("max_body_bytes", "fetch_max_bytes", "delivery_concurrency",
+                 "delivery_per_host", "delivery_max_attempts", "page_size"):
+        if getattr(s, name) < 1:
+            raise SettingsError(f"{name} must be at least 1")
+
+
+def render_toml(values: Mapping[str, Any]) -> str:
+    """Write settings as TOML (flat keys: strings, numbers and booleans only)."""
+    lines = ["# commonhub settings: see docs/settings.md. COMMONHUB_<NAME> variables override."]
+    for key, value in values.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int | float):
+            text = repr(value)
+        else:
+            text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"

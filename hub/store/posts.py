@@ -1,0 +1,64 @@
+"""The hub's news posts. A deleted post keeps its row so its URL answers with a Tombstone."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from hub.store.db import Database
+
+
+@dataclass(frozen=True)
+class Post:
+    id: int
+    uuid: str
+    source: str
+    content_html: str
+    published_at: float
+    updated_at: float | None
+    deleted_at: float | None
+
+
+async def create_post(db: Database, source: str, content_html: str) -> Post:
+    post_uuid = str(uuid.uuid4())
+    now = time.time()
+    row_id = await db.execute(
+        "INSERT INTO posts (uuid, source, content_html, published_at) VALUES (?, ?, ?, ?)",
+        (post_uuid, source, content_html, now))
+    return Post(row_id, post_uuid, source, content_html, now, None, None)
+
+
+async def get_post(db: Database, post_uuid: str) -> Post | None:
+    row = await db.fetchone("SELECT * FROM posts WHERE uuid = ?", (post_uuid,))
+    return None if row is None else Post(**dict(row))
+
+
+async def update_post(db: Database, post_uuid: str, source: str, content_html: str) -> Post | None:
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE posts SET source = ?, content_html = ?, updated_at = ? "
+            "WHERE uuid = ? AND deleted_at IS NULL RETURNING *",
+            (source, content_html, time.time(), post_uuid))
+        row = await cursor.fetchone()
+    return None if row is None else Post(**dict(row))
+
+
+async def delete_post(db: Database, post_uuid: str) -> Post | None:
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE posts SET deleted_at = ? WHERE uuid = ? AND deleted_at IS NULL RETURNING *",
+            (time.time(), post_uuid))
+        row = await cursor.fetchone()
+    return None if row is None else Post(**dict(row))
+
+
+async def list_posts(db: Database, *, offset: int = 0, limit: int = 20) -> list[Post]:
+    rows = await db.fetchall(
+        "SELECT * FROM posts WHERE deleted_at IS NULL ORDER BY published_at DESC, id DESC "
+        "LIMIT ? OFFSET ?", (limit, offset))
+    return [Post(**dict(r)) for r in rows]
+
+
+async def count_posts(db: Database) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM posts WHERE deleted_at IS NULL"))

@@ -1,0 +1,60 @@
+"""Every public URL the hub mints, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Urls:
+    base: str  # e.g. https://hub.example.org (no trailing slash)
+    name: str  # the hub actor's username
+
+    @property
+    def actor(self) -> str:
+        return f"{self.base}/actors/{self.name}"
+
+    @property
+    def key_id(self) -> str:
+        return f"{self.actor}#main-key"
+
+    @property
+    def inbox(self) -> str:
+        return f"{self.actor}/inbox"
+
+    @property
+    def outbox(self) -> str:
+        return f"{self.actor}/outbox"
+
+    @property
+    def followers(self) -> str:
+        return f"{self.actor}/followers"
+
+    @property
+    def following(self) -> str:
+        return f"{self.actor}/following"
+
+    @property
+    def shared_inbox(self) -> str:
+        return f"{self.base}/inbox"
+
+    @property
+    def profile(self) -> str:
+        return f"{self.base}/"
+
+    @property
+    def instance_actor(self) -> str:
+        return f"{self.base}/actor"
+
+    @property
+    def instance_key_id(self) -> str:
+        return f"{self.instance_actor}#main-key"
+
+    def post(self, post_uuid: str) -> str:
+        return f"{self.base}/posts/{post_uuid}"
+
+    def activity(self, activity_uuid: str) -> str:
+        return f"{self.base}/activities/{activity_uuid}"
+
+    def page(self, collection: str, page: int) -> str:
+        return f"{collection}?page={page}"

@@ -1,0 +1,62 @@
+"""One place mapping typed errors to HTTP answers: JSON for APIs and servers, HTML for people."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from federation.errors import FederationError
+from hub.store.db import StoreError
+from hub.web.render import json_response, render_html, wants_activity_json
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 413: "Too large", 415: "Unsupported media type",
+           429: "Too many requests", 500: "Server error", 502: "Bad gateway",
+           503: "Unavailable"}
+
+
+def _wants_json(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return (request.path.startswith(("/api/", "/.well-known/", "/nodeinfo/"))
+            or request.method not in ("GET", "HEAD") or wants_activity_json(request)
+            or ("json" in accept and "html" not in accept))
+
+
+def error_response(request: web.Request, status: int, message: str) -> web.Response:
+    if _wants_json(request):
+        return json_response({"error": message}, status=status)
+    return render_html(request, "error.html", status=status,
+                       title=_TITLES.get(status, "Error"), message=message)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except FederationError as exc:
+        return error_response(request, exc.status, exc.message)
+    except StoreError as exc:
+        log.error("store error on %s %s: %s", request.method, request.path, exc)
+        return error_response(request, 503, "the hub's database is unavailable; try again later")
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.body is not None and exc.text != f"{exc.status}: {exc.reason}":
+            raise
+        return error_response(request, exc.status, exc.reason)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.content_type == "text/html":
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'")
+    return response

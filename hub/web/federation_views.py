@@ -1,0 +1,135 @@
+"""ActivityPub endpoints: the actors, their collections, inboxes, WebFinger and NodeInfo."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from federation.errors import NotFound, ValidationError
+from federation.nodeinfo import nodeinfo_document, well_known_nodeinfo
+from federation.webfinger import make_webfinger_handler, webfinger_document
+from hub.activitypub.actors import group_actor, instance_actor
+from hub.activitypub.collections import collection, collection_page
+from hub.runtime import Hub
+from hub.store import follows as follow_store
+from hub.store import outbox as outbox_store
+from hub.store import posts as post_store
+from hub.web import pages
+from hub.web.keys import HUB, INBOX
+from hub.web.render import activity_json, json_response, wants_activity_json
+
+SOFTWARE = "commonhub"
+VERSION = "0.1.0"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _page_number(request: web.Request) -> int | None:
+    raw = request.query.get("page")
+    if raw is None:
+        return None
+    if raw == "true":  # Mastodon-style first page
+        return 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValidationError("page must be a positive whole number")
+    return int(raw)
+
+
+def _hub(request: web.Request, name: str | None = None) -> Hub:
+    hub = request.app[HUB]
+    if name is not None and name != hub.settings.name:
+        raise NotFound(f"no actor {name} on this hub")
+    return hub
+
+
+async def actor(request: web.Request) -> web.StreamResponse:
+    hub = _hub(request, request.match_info["name"])
+    if not wants_activity_json(request):
+        return await pages.home(request)
+    return activity_json(group_actor(hub.settings, hub.urls, hub.keyring.public_pem("hub")))
+
+
+async def server_actor(request: web.Request) -> web.StreamResponse:
+    hub = _hub(request)
+    if not wants_activity_json(request):
+        raise web.HTTPFound(hub.urls.profile)
+    return activity_json(instance_actor(hub.settings, hub.urls, hub.keyring.public_pem("instance")))
+
+
+async def outbox(request: web.Request) -> web.Response:
+    hub = _hub(request, request.match_info["name"])
+    size, page = hub.settings.page_size, _page_number(request)
+    total = await outbox_store.count_public(hub.db)
+    if page is None:
+        return activity_json(collection(hub.urls.outbox, total, size))
+    items = await outbox_store.list_public(hub.db, offset=(page - 1) * size, limit=size)
+    items = [{k: v for k, v in item.items() if k != "@context"} for item in items]
+    return activity_json(collection_page(hub.urls.outbox, page, total, size, items))
+
+
+async def followers(request: web.Request) -> web.Response:
+    hub = _hub(request, request.match_info["name"])
+    size, page = hub.settings.page_size, _page_number(request)
+    total = await follow_store.count_followers(hub.db)
+    if page is None:
+        return activity_json(collection(hub.urls.followers, total, size))
+    rows = await follow_store.list_followers(hub.db, offset=(page - 1) * size, limit=size)
+    return activity_json(collection_page(hub.urls.followers, page, total, size,
+                                         [r["actor_id"] for r in rows]))
+
+
+async def following(request: web.Request) -> web.Response:
+    hub = _hub(request, request.match_info["name"])
+    size, page = hub.settings.page_size, _page_number(request)
+    total = await follow_store.count_following(hub.db)
+    if page is None:
+        return activity_json(collection(hub.urls.following, total, size))
+    rows = await follow_store.list_following(hub.db, offset=(page - 1) * size, limit=size)
+    return activity_json(collection_page(hub.urls.following, page, total, size,
+                                         [r["actor_id"] for r in rows]))
+
+
+async def inbox(request: web.Request) -> web.Response:
+    if "name" in request.match_info:
+        _hub(request, request.match_info["name"])
+    response = await request.app[INBOX].handle(request)
+    if response.status == 202:
+        request.app[HUB].wake_inbox()
+    return response
+
+
+def webfinger_handler(hub: Hub) -> Handler:
+    """WebFinger for the hub (`@name@domain`) and its instance actor (`@host@domain`)."""
+
+    async def resolve(username: str, domain: str) -> dict | None:
+        if domain != hub.settings.domain.lower():
+            return None
+        if username == hub.settings.name:
+            return webfinger_document(username, domain, hub.urls.actor, hub.urls.profile)
+        if username == hub.settings.domain.split(":")[0]:
+            return webfinger_document(username, domain, hub.urls.instance_actor)
+        return None
+
+    return make_webfinger_handler(resolve)
+
+
+async def nodeinfo_links(request: web.Request) -> web.Response:
+    return json_response(well_known_nodeinfo(request.app[HUB].settings.base_url))
+
+
+async def nodeinfo(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    version = request.match_info["version"]
+    if version not in ("2.0", "2.1"):
+        raise NotFound(f"no NodeInfo schema {version}")
+    posts = await post_store.count_posts(hub.db)
+    doc = nodeinfo_document(
+        version, software_name=SOFTWARE, software_version=VERSION,
+        users_total=1, users_active_month=1, users_active_halfyear=1, local_posts=posts,
+        open_registrations=False,
+        metadata={"nodeName": hub.settings.display_name or hub.settings.name,
+                  "nodeDescription": hub.settings.summary, "commonhub": {"actor": hub.urls.actor}})
+    content_type = f'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/{version}#"'
+    response = json_response(doc)
+    response.headers["Content-Type"] = content_type
+    return response
