@@ -21,13 +21,14 @@ from aiohttp import web
 from federation.errors import FederationError
 from federation.keys import load_private_key_pem, public_key_to_pem
 from hub.activitypub.actors import group_actor
-from hub.app import create_app
 from hub.activitypub.notes import wrap
+from hub.app import create_app
 from hub.keyring import MissingKey, create_key
 from hub.runtime import Hub, open_hub
 from hub.services import follows, posts
 from hub.services.outbox import publish
-from hub.settings import CONFIG_NAME, Settings, SettingsError, build_settings, load_settings, render_toml
+from hub.settings import Settings, SettingsError, load_settings
+from hub.setup import init_hub
 from hub.store import follows as follow_store
 from hub.store import keys as key_store
 from hub.store import tokens
@@ -46,28 +47,16 @@ def _home(args: argparse.Namespace) -> Path:
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
-    return load_settings(_home(args), overrides={k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return load_settings(_home(args), overrides=given)
 
 
 # init ---------------------------------------------------------------------------------------
 async def _init(args: argparse.Namespace) -> str:
     home = _home(args)
-    if (home / CONFIG_NAME).exists():
-        raise CliError(f"{home / CONFIG_NAME} already exists: this hub is initialised")
-    values: dict[str, Any] = {"domain": args.domain.lower(), "name": args.name,
-                              "display_name": args.display_name or args.name,
-                              "summary": args.summary or "", "dev": args.dev}
-    settings = build_settings({**values, "home": home})  # validate before writing anything
-    home.mkdir(parents=True, exist_ok=True)
-    db = await Database.open(settings.database_path, synchronous=settings.sqlite_synchronous)
-    try:
-        await db.migrate()
-        for actor in ("hub", "instance"):
-            if await key_store.current_key(db, actor) is None:
-                await create_key(db, actor)
-    finally:
-        await db.close()
-    (home / CONFIG_NAME).write_text(render_toml(values), encoding="utf-8")
+    settings = await init_hub(home, domain=args.domain, name=args.name,
+                              display_name=args.display_name or "", summary=args.summary or "",
+                              dev=args.dev)
     return (f"Initialised hub @{settings.name}@{settings.domain} in {home}\n"
             f"Serve it with: commonhub serve --home {home}")
 
@@ -184,7 +173,7 @@ async def _check(args: argparse.Namespace) -> str:
     if settings.dev:
         notes.append("mode: development (http, loopback fetches allowed) - not for production")
     if problems:
-        raise CliError("\n".join(notes + ["PROBLEMS:"] + problems))
+        raise CliError("\n".join([*notes, "PROBLEMS:", *problems]))
     return "\n".join([*notes, "keys: ok", "all good"])
 
 

@@ -41,4 +41,5 @@ def _linkify(line: str) -> str:
 def sanitise_html(fragment: str) -> str:
     """Remote or stored HTML made safe to show: no script, no styles, http(s) links only."""
     return nh3.clean(fragment, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRS,
-                     url_schemes={"http", "https", "mailto"}, link_rel="nofollow noopener noreferrer")
+                     url_schemes={"http", "https", "mailto"},
+                     link_rel="nofollow noopener noreferrer")
