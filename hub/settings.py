@@ -34,12 +34,12 @@ def _doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
 @dataclass(frozen=True)
 class Settings:
     home: Path = _doc("Folder holding commonhub.toml, the database and uploads.")
-    domain: str = _doc("Public host (and :port if not the default) of the hub, e.g. hub.example.org.")
+    domain: str = _doc("Public host (and :port if not the default) of the hub: hub.example.org.")
     name: str = _doc("The hub actor's username: followed as @name@domain (a-z, 0-9, _).")
     display_name: str = _doc("The hub's name as people see it.", "")
     summary: str = _doc("A sentence or two about the hub, shown on its profile.", "")
     icon_url: str = _doc("URL of the hub's avatar image (optional).", "")
-    dev: bool = _doc("Development mode: http base URL, loopback fetches allowed. Not for production.",
+    dev: bool = _doc("Development mode: http URLs, loopback fetches allowed; not in production.",
                      False)
     host: str = _doc("Address `commonhub serve` binds to.", "127.0.0.1")
     port: int = _doc("Port `commonhub serve` binds to.", 8080)

@@ -44,7 +44,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.error("store error on %s %s: %s", request.method, request.path, exc)
         return error_response(request, 503, "the hub's database is unavailable; try again later")
     except web.HTTPException as exc:
-        if exc.status < 400 or exc.body is not None and exc.text != f"{exc.status}: {exc.reason}":
+        if exc.status < 400 or (exc.body is not None and exc.text != f"{exc.status}: {exc.reason}"):
             raise
         return error_response(request, exc.status, exc.reason)
 
