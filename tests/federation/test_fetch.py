@@ -53,7 +53,8 @@ async def _redirect(request: web.Request) -> web.Response:
 
 
 async def _to(request: web.Request) -> web.Response:
-    raise web.HTTPFound(request.query["target"])
+    # A raw header, so that malformed targets reach the client as sent.
+    return web.Response(status=302, headers={"Location": request.query["target"]})
 
 
 async def _echo_headers(request: web.Request) -> web.Response:
