@@ -1,0 +1,26 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.hubs import RunningHub, start_hub
+
+
+@pytest.fixture
+async def hubs(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RunningHub]]]:
+    """A factory of real hubs on loopback; every hub it starts is stopped at the end."""
+    started: list[RunningHub] = []
+
+    async def make(name: str = "hub", **extra: Any) -> RunningHub:
+        running = await start_hub(tmp_path / name, name=name, **extra)
+        started.append(running)
+        return running
+
+    yield make
+    for running in reversed(started):
+        await running.stop()

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from hub.store.db import Database, StoreError, available_migrations
+
+
+async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "hub.db")
+    try:
+        applied = await db.migrate()
+        assert applied == [name for _, name, _ in available_migrations()]
+        assert await db.migrate() == []
+        assert await db.pending_migrations() == []
+        assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    finally:
+        await db.close()
+
+
+async def test_failed_transaction_rolls_back_and_keeps_data(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "hub.db")
+    try:
+        await db.migrate()
+        await db.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                         "VALUES ('a', 'first', 0)")
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                                   "VALUES ('b', 'second', 0)")
+                await conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                                   "VALUES ('a', 'duplicate', 0)")
+        labels = [r["label"] for r in await db.fetchall("SELECT label FROM api_tokens")]
+        assert labels == ["first"]
+    finally:
+        await db.close()
+
+
+async def test_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot open database"):
+        await Database.open(tmp_path / "missing-folder" / "hub.db")
+
+
+async def test_run_in_writer_batches_in_one_transaction(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "hub.db")
+    try:
+        await db.migrate()
+
+        def insert(conn: sqlite3.Connection, n: int) -> int:
+            for i in range(n):
+                conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                             "VALUES (?, 'x', 0)", (str(i),))
+            return n
+
+        assert await db.run_in_writer(insert, 50) == 50
+        assert await db.fetchval("SELECT count(*) FROM api_tokens") == 50
+    finally:
+        await db.close()
