@@ -15,9 +15,10 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from federation.delivery import DeliveryWorker
+from federation.fetch import make_guarded_session
 from federation.inbox import InboxProcessor, InboxReceiver
 from hub.incoming import build_dispatcher
-from hub.runtime import Hub, open_hub
+from hub.runtime import Hub, open_hub, user_agent
 from hub.settings import Settings
 from hub.store.deliveries import SqliteDeliveryStore
 from hub.store.hosts import SqliteHostHealth
@@ -80,12 +81,14 @@ class _Workers:
         self.stop = asyncio.Event()
         self.inbound = SqliteInboundStore(hub.db)
         self.processor = InboxProcessor(self.inbound, build_dispatcher(hub))
-        self.session = hub.fetcher.new_session()
+        # Inbox URLs come from remote documents: deliveries get the same SSRF guard as fetches.
+        self.session = make_guarded_session(allow_loopback=s.dev,
+                                            allow_private=s.allow_private_addresses)
         self.delivery = DeliveryWorker(
             SqliteDeliveryStore(hub.db), self.session, hub.keyring.signing_key,
             max_attempts=s.delivery_max_attempts, backoff_cap=s.delivery_backoff_cap,
             concurrency=s.delivery_concurrency, per_host=s.delivery_per_host,
-            timeout=s.delivery_timeout, user_agent=hub.fetcher.user_agent,
+            timeout=s.delivery_timeout, user_agent=user_agent(s),
             scheme=s.delivery_signature, host_health=SqliteHostHealth(hub.db))
         hub.wake_delivery, hub.wake_inbox = self.delivery.wake, self.processor.wake
         self.scheduler = AsyncIOScheduler()

@@ -42,7 +42,12 @@ def make_fetcher(settings: Settings, keyring: Keyring) -> SafeFetcher:
         https_only=not settings.dev, max_bytes=settings.fetch_max_bytes,
         connect_timeout=settings.fetch_connect_timeout, read_timeout=settings.fetch_read_timeout,
         total_timeout=settings.fetch_total_timeout, max_redirects=settings.fetch_max_redirects,
-        user_agent=f"commonhub/0.1 (+{settings.base_url}/)")
+        user_agent=user_agent(settings))
+
+
+def user_agent(settings: Settings) -> str:
+    """Who we are, on every request we send: software, version and the hub's address."""
+    return f"commonhub/0.1 (+{settings.base_url}/)"
 
 
 @asynccontextmanager
