@@ -323,9 +323,13 @@ def same_origin(a: str, b: str) -> bool:
 
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+# Unquoted values are looser than RFC 9110 tokens because servers (aiohttp among them) send
+# profile URLs unquoted; ";", whitespace and quotes still end a value, so a parameter can
+# never swallow its neighbour.
+_VALUE = r'[^\s";]+|"(?:[^"\\]|\\.)*"'
 _MEDIA_TYPE = re.compile(rf"\s*(?P<type>{_TOKEN})/(?P<subtype>{_TOKEN})\s*")
-_PARAM = re.compile(rf';\s*(?P<name>{_TOKEN})=(?P<value>{_TOKEN}|"(?:[^"\\]|\\.)*")\s*')
-_WHOLE = re.compile(rf'\s*{_TOKEN}/{_TOKEN}\s*(;\s*{_TOKEN}=({_TOKEN}|"(?:[^"\\]|\\.)*")\s*)*;?\s*')
+_PARAM = re.compile(rf";\s*(?P<name>{_TOKEN})=(?P<value>{_VALUE})\s*")
+_WHOLE = re.compile(rf"\s*{_TOKEN}/{_TOKEN}\s*(;\s*{_TOKEN}=({_VALUE})\s*)*;?\s*")
 
 
 def _params_match(wanted: Mapping[str, str], got: Mapping[str, str]) -> bool:

@@ -199,6 +199,7 @@ async def test_https_only_refuses_plain_http(peer: TestServer) -> None:
         AP,
         f"{AP}; charset=utf-8",
         LD_AS,
+        "application/ld+json; profile=https://www.w3.org/ns/activitystreams",  # unquoted
         'application/ld+json;profile="x https://www.w3.org/ns/activitystreams"',
     ],
 )
