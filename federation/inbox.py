@@ -1,0 +1,325 @@
+"""The inbox: accept signed activities fast, store them once, process them later in order.
+
+`InboxReceiver.handle` is the aiohttp handler for `POST /inbox` and `POST /users/x/inbox`.
+It does only what must happen before answering: cheap checks first (blocked host, media
+type, size, JSON shape), then the signature, then the origin rules, then one durable insert;
+it answers 202 and leaves the work to `InboxProcessor`, which takes stored activities in
+order and hands them to the `Dispatcher`. The request path touches no JSON-LD processor and
+reads nothing from the database: key lookups are the app's injected, cached callable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
+
+import orjson
+from aiohttp import web
+
+from federation.backoff import retry_delay, wait_for_turn
+from federation.dispatch import Dispatcher, RetryableError
+from federation.errors import (
+    FederationError,
+    ForbiddenActivity,
+    PayloadTooLarge,
+    SignatureError,
+    UnsupportedMediaType,
+    ValidationError,
+)
+from federation.keys import KeyLookup
+from federation.signatures import verify_request
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
+# Activities that create or change an object: the object must live where the actor lives,
+# or anyone could Update someone else's post by naming it (Mastodon checks the same).
+_OBJECT_OWNING_TYPES = frozenset({"Create", "Update", "Delete"})
+_KEY_ID = re.compile(r'keyid\s*=\s*"([^"]*)"', re.IGNORECASE)
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+Outcome = Literal["done", "ignored", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundItem:
+    """A stored inbound activity waiting to be processed."""
+
+    id: int
+    activity_id: str
+    actor_id: str
+    body: bytes
+    attempts: int
+
+
+class InboundStore(Protocol):
+    """Durable storage of inbound activities; `hub.store.inbound` implements it."""
+
+    async def add(self, activity_id: str, actor_id: str, body: bytes) -> bool:
+        """Store once, committed before returning; False if this activity id is known."""
+        ...
+
+    async def claim(self, limit: int) -> list[InboundItem]:
+        """Pending activities whose time has come, oldest first."""
+        ...
+
+    async def done(self, item_id: int, state: Outcome, error: str | None = None) -> None: ...
+
+    async def retry_later(self, item_id: int, next_attempt_at: float, error: str) -> None: ...
+
+
+class InboxReceiver:
+    """The aiohttp handler for inbox POSTs. See the module docstring for the order of checks."""
+
+    def __init__(self, store: InboundStore, key_lookup: KeyLookup, *, base_url: str,
+                 max_body: int = 1_000_000, window: int = 3900, max_depth: int = 32,
+                 is_blocked: Callable[[str], bool] | None = None,
+                 on_stored: Callable[[], None] | None = None) -> None:
+        self._store = store
+        self._key_lookup = key_lookup
+        # Behind a reverse proxy request.url is the proxy's view; signatures cover the public one.
+        self._base_url = base_url.rstrip("/")
+        self._max_body = max_body
+        self._window = window
+        self._max_depth = max_depth
+        self._is_blocked = is_blocked
+        self._on_stored = on_stored
+
+    async def handle(self, request: web.Request) -> web.Response:
+        try:
+            activity_id, actor_id, body = await self.receive(request)
+            stored = await self._store.add(activity_id, actor_id, body)
+        except FederationError as exc:
+            log.debug("inbox refused a POST from %s: %s", request.remote, exc.message)
+            return error_response(exc)
+        if stored and self._on_stored is not None:
+            self._on_stored()
+        # A duplicate answers 202 too: the sender only needs to know we have it.
+        return web.Response(status=202)
+
+    async def receive(self, request: web.Request) -> tuple[str, str, bytes]:
+        """Run every check; returns (activity id, actor id, raw body) of an acceptable POST."""
+        self._refuse_blocked(_key_id(request.headers))
+        check_media_type(request.content_type)
+        body = await read_capped(request, self._max_body)
+        activity = parse_activity(body, self._max_depth)
+        activity_id, actor_id = activity_ids(activity)
+        self._refuse_blocked(actor_id)
+        verified = await verify_request(
+            request.method, self._base_url + request.raw_path, request.headers, body,
+            self._key_lookup, window=self._window)
+        if verified.owner != actor_id:
+            # CVE-2025-54888: a valid signature by someone else proves nothing about the actor.
+            raise SignatureError(
+                f"the request is signed by {verified.owner}, not by the actor {actor_id}")
+        check_origins(activity, actor_id)
+        return activity_id, actor_id, body
+
+    def _refuse_blocked(self, url: str | None) -> None:
+        if self._is_blocked is None or not url:
+            return
+        host = urlsplit(url).hostname
+        if host and self._is_blocked(host):
+            raise ForbiddenActivity(f"{host} is blocked on this hub")
+
+
+def error_response(exc: FederationError) -> web.Response:
+    return web.Response(status=exc.status, body=orjson.dumps({"error": exc.message}),
+                        content_type="application/json")
+
+
+def check_media_type(content_type: str) -> None:
+    # aiohttp's content_type is the bare media type, lower-cased, parameters such as
+    # ld+json's profile already split off.
+    if content_type not in ACCEPTED_TYPES:
+        raise UnsupportedMediaType(
+            f"Content-Type {content_type or '(none)'} is not an ActivityStreams media type")
+
+
+async def read_capped(request: web.Request, cap: int) -> bytes:
+    """The body, never holding more than `cap` bytes, after gzip too (413 past it)."""
+    if request.content_length is not None and request.content_length > cap:
+        raise PayloadTooLarge(f"the body is over {cap} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        # aiohttp's server decompresses gzip/deflate as it reads (in bounded pieces), so
+        # this cap already bounds the decompressed size: a gzip bomb stops here.
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > cap:
+                raise PayloadTooLarge(f"the body is over {cap} bytes")
+            chunks.append(chunk)
+    except web.RequestPayloadError as exc:  # a broken gzip stream, a cut chunked body
+        raise ValidationError(f"the body cannot be read: {' '.join(str(exc).split())}") from exc
+    body = b"".join(chunks)
+    if body[:2] == b"\x1f\x8b" and "gzip" in request.headers.get("Content-Encoding", ""):
+        body = _gunzip_capped(body, cap)  # a server run with auto_decompress=False
+    return body
+
+
+def _gunzip_capped(data: bytes, cap: int) -> bytes:
+    decompressor = zlib.decompressobj(wbits=31)
+    try:
+        out = decompressor.decompress(data, cap + 1)
+    except zlib.error as exc:
+        raise ValidationError(f"the gzip body cannot be decoded: {exc}") from exc
+    if len(out) > cap or decompressor.unconsumed_tail:
+        raise PayloadTooLarge(f"the body is over {cap} bytes once decompressed")
+    return out
+
+
+def parse_activity(body: bytes, max_depth: int) -> dict[str, Any]:
+    try:
+        activity = orjson.loads(body)  # orjson stops at 1024 levels itself: no stack blowup
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(activity, dict):
+        raise ValidationError("an activity must be a JSON object")
+    if too_deep(activity, max_depth, body):
+        raise ValidationError(f"the activity is nested deeper than {max_depth} levels")
+    return activity
+
+
+def too_deep(value: Any, limit: int, raw: bytes | None = None) -> bool:
+    """Is `value` nested more than `limit` levels? Iterative, so depth cannot hurt us."""
+    if raw is not None and raw.count(b"{") + raw.count(b"[") <= limit:
+        return False  # the bracket count bounds the depth: typical activities stop here
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return False
+
+
+def activity_ids(activity: Mapping[str, Any]) -> tuple[str, str]:
+    """The activity's id and its actor's id; 400 unless both, and `type`, are strings."""
+    activity_id, actor = activity.get("id"), activity.get("actor")
+    if not isinstance(activity_id, str) or not activity_id:
+        raise ValidationError("the activity has no string id")
+    if not isinstance(activity.get("type"), str):
+        raise ValidationError("the activity has no string type")
+    if isinstance(actor, dict):
+        actor = actor.get("id")
+    if not isinstance(actor, str) or not actor:
+        raise ValidationError("the activity has no actor id")
+    return activity_id, actor
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an http(s) URL, with the default port filled in."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValidationError(f"{url!r} is not a valid URL") from exc
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        raise ValidationError(f"{url!r} is not an http(s) URL")
+    return scheme, host, port or _DEFAULT_PORTS[scheme]
+
+
+def check_origins(activity: Mapping[str, Any], actor_id: str) -> None:
+    """The activity, and any object it creates or changes, must come from the actor's origin."""
+    origin = origin_of(actor_id)
+    if origin_of(activity["id"]) != origin:
+        raise ValidationError("the activity id is not on its actor's server")
+    if activity["type"] not in _OBJECT_OWNING_TYPES:
+        return
+    objects = activity.get("object")
+    for obj in objects if isinstance(objects, list) else [objects]:
+        obj_id = obj.get("id") if isinstance(obj, dict) else obj
+        # Delete/Update of the actor itself is allowed, and trivially same-origin.
+        if isinstance(obj_id, str) and obj_id != actor_id and origin_of(obj_id) != origin:
+            raise ValidationError(
+                f"{activity['type']} of {obj_id}, which is not on its actor's server")
+
+
+def _key_id(headers: Mapping[str, str]) -> str | None:
+    # Works for both draft-cavage `Signature: keyId="..."` and RFC 9421 `Signature-Input`.
+    for name in ("Signature", "Signature-Input"):
+        value = headers.get(name)
+        match = _KEY_ID.search(value) if value else None
+        if match:
+            return match[1]
+    return None
+
+
+class InboxProcessor:
+    """Takes stored activities in order and dispatches them; records every outcome."""
+
+    def __init__(self, store: InboundStore, dispatcher: Dispatcher, *, batch: int = 100,
+                 max_attempts: int = 10, backoff_cap: float = 3600.0,
+                 poll_interval: float = 5.0, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._dispatcher = dispatcher
+        self._batch = batch
+        self._max_attempts = max_attempts
+        self._backoff_cap = backoff_cap
+        self._poll_interval = poll_interval
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._running = asyncio.Lock()  # one pass at a time, or a row could run twice
+
+    def wake(self) -> None:
+        """Process soon: call after storing a new activity."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Process one batch in order; returns how many activities were taken."""
+        async with self._running:
+            items = await self._store.claim(self._batch)
+            marks = []
+            for item in items:
+                outcome = await self._process(item)
+                # Outcome writes go on without waiting, so the store can group them into
+                # one commit; a crash before they land only means the activity runs again.
+                marks.append(asyncio.ensure_future(outcome))
+            await asyncio.gather(*marks)
+            return len(items)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                taken = await self.run_once()
+            except Exception:  # the store is unavailable: rows wait, nothing is lost
+                log.exception("inbox processing pass failed; retrying after a pause")
+                taken = 0
+            if taken < self._batch:
+                await wait_for_turn(self._wake, stop, self._poll_interval)
+
+    async def _process(self, item: InboundItem) -> Any:
+        """Dispatch one activity; returns the (not yet awaited) write of its outcome."""
+        try:
+            handled = await self._dispatcher.dispatch(orjson.loads(item.body))
+        except ValidationError as exc:
+            return self._store.done(item.id, "failed", f"invalid: {exc.message}")
+        except RetryableError as exc:
+            return self._retry(item, exc.message)
+        except FederationError as exc:
+            log.warning("inbound %s (%s) failed: %s", item.id, item.activity_id, exc.message)
+            return self._store.done(item.id, "failed", f"{type(exc).__name__}: {exc.message}")
+        except Exception as exc:
+            # A handler bug must not stop the queue nor lose the activity: the row keeps
+            # the body and the error, so it can be replayed once the bug is fixed.
+            log.exception("handler for inbound %s (%s) crashed", item.id, item.activity_id)
+            return self._store.done(item.id, "failed", f"crashed: {exc!r}")
+        return self._store.done(item.id, "done" if handled else "ignored")
+
+    def _retry(self, item: InboundItem, message: str) -> Any:
+        attempts = item.attempts + 1
+        if attempts >= self._max_attempts:
+            return self._store.done(item.id, "failed", f"gave up after {attempts}: {message}")
+        delay = retry_delay(attempts - 1, cap=self._backoff_cap)
+        return self._store.retry_later(item.id, self._clock() + delay, message)

@@ -1,0 +1,96 @@
+"""The inbound queue over a real SQLite file: durable once-only adds, order, outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hub.store.db import Database
+from hub.store.inbound import SqliteInboundStore, counts, get_item
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "hub.db")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+class Clock:
+    now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_add_is_once_per_activity_id_and_committed_on_return(
+        db: Database, tmp_path: Path) -> None:
+    store = SqliteInboundStore(db)
+    assert await store.add("https://a.example/1", "https://a.example/u", b'{"id": 1}')
+    with sqlite3.connect(tmp_path / "hub.db") as conn:  # another connection sees it at once
+        assert conn.execute("SELECT count(*) FROM inbound").fetchone() == (1,)
+    assert not await store.add("https://a.example/1", "https://a.example/u", b'{"other": 1}')
+    items = await store.claim(10)
+    assert [(i.activity_id, i.body, i.attempts) for i in items] == [
+        ("https://a.example/1", b'{"id": 1}', 0)]
+
+
+async def test_concurrent_adds_share_commits_and_each_learns_if_it_was_new(
+        db: Database) -> None:
+    store = SqliteInboundStore(db)
+    ids = [f"https://a.example/{n % 150}" for n in range(300)]  # every id twice, some thrice
+    results = await asyncio.gather(*(store.add(i, "https://a.example/u", b"{}") for i in ids))
+    assert sum(results) == 150
+    firsts = {i: n for n, i in reversed(list(enumerate(ids)))}
+    assert [n for n, new in enumerate(results) if new] == sorted(firsts.values())
+    assert (await counts(db))["pending"] == 150
+
+
+async def test_a_failing_batch_fails_every_caller_in_it(db: Database) -> None:
+    store = SqliteInboundStore(db)
+    good = store.add("https://a.example/1", "https://a.example/u", b"{}")
+    bad = store.add("https://a.example/2", None, b"{}")  # type: ignore[arg-type]
+    results = await asyncio.gather(good, bad, return_exceptions=True)
+    assert all(isinstance(r, sqlite3.IntegrityError) for r in results)
+    assert await counts(db) == {"pending": 0, "done": 0, "ignored": 0, "failed": 0}
+    assert await store.add("https://a.example/1", "https://a.example/u", b"{}")  # still usable
+
+
+async def test_claim_is_in_order_and_skips_what_is_not_due(db: Database) -> None:
+    clock = Clock()
+    store = SqliteInboundStore(db, clock=clock)
+    for n in range(5):
+        await store.add(f"https://a.example/{n}", "https://a.example/u", b"{}")
+    first, second, *rest = await store.claim(10)
+    await store.retry_later(first.id, clock.now + 60, "remote down")
+    await store.done(second.id, "ignored")
+    assert [i.activity_id for i in await store.claim(10)] == [i.activity_id for i in rest]
+    assert [i.activity_id for i in await store.claim(2)] == [i.activity_id for i in rest[:2]]
+    clock.now += 61
+    claimed = await store.claim(10)
+    assert claimed[-1].activity_id == "https://a.example/0" and claimed[-1].attempts == 1
+    row = await get_item(db, "https://a.example/0")
+    assert row is not None and (row["state"], row["error"]) == ("pending", "remote down")
+
+
+async def test_outcomes_are_recorded_with_their_errors(db: Database) -> None:
+    clock = Clock()
+    store = SqliteInboundStore(db, clock=clock)
+    for n in range(3):
+        await store.add(f"https://a.example/{n}", "https://a.example/u", b"{}")
+    items = await store.claim(10)
+    await asyncio.gather(store.done(items[0].id, "done"),
+                         store.done(items[1].id, "failed", "bad Join"),
+                         store.done(items[2].id, "ignored"))
+    assert await store.claim(10) == []
+    row = await get_item(db, "https://a.example/1")
+    assert row is not None
+    assert (row["state"], row["error"], row["attempts"], row["processed_at"]) == (
+        "failed", "bad Join", 1, clock.now)
+    with pytest.raises(ValueError, match="outcome"):
+        await store.done(items[0].id, "exploded")  # type: ignore[arg-type]
