@@ -1,9 +1,8 @@
 """Data only: the JSON-LD contexts commonhub reads offline and publishes.
 
-The W3C and w3id files are verbatim copies (pyld's and Fedify's bundled copies agree byte
-for byte on ActivityStreams and security v1); `fep-8a8e.jsonld` is the FEP's vocabulary
-document from the FEP repository; `commonhub.jsonld` is ours. Nothing here imports
-`federation` or `hub`.
+Sources and licences are listed in `contexts/README.md`; `commonhub.jsonld` is ours.
+Keys of `CONTEXT_FILES` are canonical `https` URLs; `federation.jsonld` maps the variants
+peers send (`http://`, trailing `/`) onto them. Nothing here imports `federation` or `hub`.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ SECURITY_V1_CONTEXT_URL = "https://w3id.org/security/v1"
 DATA_INTEGRITY_V1_CONTEXT_URL = "https://w3id.org/security/data-integrity/v1"
 MULTIKEY_V1_CONTEXT_URL = "https://w3id.org/security/multikey/v1"
 FEP_8A8E_CONTEXT_URL = "https://w3id.org/fep/8a8e"
+DID_V1_CONTEXT_URL = "https://www.w3.org/ns/did/v1"
 
 CONTEXT_FILES: dict[str, str] = {
     ACTIVITYSTREAMS_CONTEXT_URL: "activitystreams.jsonld",
@@ -28,6 +28,13 @@ CONTEXT_FILES: dict[str, str] = {
     MULTIKEY_V1_CONTEXT_URL: "multikey-v1.jsonld",
     FEP_8A8E_CONTEXT_URL: "fep-8a8e.jsonld",
     COMMONHUB_CONTEXT_URL: "commonhub.jsonld",
+    # Contexts peers reference by URL in what they send us (Fedify actors, GoToSocial,
+    # Bonfire, Bridgy Fed); without them those documents could not be expanded offline.
+    DID_V1_CONTEXT_URL: "did-v1.jsonld",
+    "https://joinmastodon.org/ns": "joinmastodon.jsonld",
+    "https://gotosocial.org/ns": "gotosocial.jsonld",
+    "https://schema.org": "schemaorg.jsonld",
+    "https://purl.archive.org/miscellany": "miscellany.jsonld",
 }
 """Context URL (canonical https form) -> file name under `schemas/contexts/`."""
 

@@ -203,6 +203,38 @@ def test_commonhub_context_event_terms() -> None:
     assert place["http://schema.org/address"][0]["http://schema.org/postalCode"]
 
 
+@pytest.mark.parametrize(
+    "contexts",
+    [
+        # GoToSocial actors
+        [
+            "https://w3id.org/security/v1",
+            "https://www.w3.org/ns/activitystreams",
+            "http://joinmastodon.org/ns",
+            "http://schema.org",
+        ],
+        # Fedify actors
+        [
+            "https://www.w3.org/ns/activitystreams",
+            "https://w3id.org/security/v1",
+            "https://w3id.org/security/data-integrity/v1",
+            "https://www.w3.org/ns/did/v1",
+            "https://w3id.org/security/multikey/v1",
+        ],
+        ["https://www.w3.org/ns/activitystreams", "https://gotosocial.org/ns"],
+        ["https://www.w3.org/ns/activitystreams", "https://purl.archive.org/miscellany"],
+    ],
+)
+def test_contexts_peers_reference_resolve_offline(contexts: list[str]) -> None:
+    actor = {"@context": contexts, "id": "https://peer.example/u/a", "type": "Person"}
+    assert jsonld.has_only_known_contexts(actor)
+    [expanded] = jsonld.expand(actor)
+    assert expanded["@id"] == "https://peer.example/u/a"
+    # No exact type check: GoToSocial lists schema.org last, so its "Person" really does
+    # expand to http://schema.org/Person. One more reason to read the compact form.
+    assert expanded["@type"] in ([AS + "Person"], ["http://schema.org/Person"])
+
+
 def test_fep_8a8e_context_resolves_offline() -> None:
     event = {
         "@context": [schemas.FEP_8A8E_CONTEXT_URL, schemas.ACTIVITYSTREAMS_CONTEXT_URL],
