@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -73,7 +74,9 @@ class GuardedResolver(AbstractResolver):
         self._allow_loopback = allow_loopback
         self._allow_private = allow_private
 
-    async def resolve(self, host: str, port: int = 0, family: Any = 0) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family=family)
         allowed = [r for r in results if self._permits(r["host"])]
         if not allowed:

@@ -68,16 +68,9 @@ def nodeinfo_document(
 
     `repository` and `homepage` exist only in 2.1 and are left out of 2.0.
     """
-    if version not in CONTENT_TYPES:
-        raise ValueError(f"unsupported NodeInfo version {version!r}")
-    if not _SOFTWARE_NAME.match(software_name):
-        raise ValueError(f"software name {software_name!r} must match ^[a-z0-9-]+$")
     protocol_list = list(protocols)
-    if not protocol_list or not PROTOCOLS.issuperset(protocol_list):
-        raise ValueError(f"protocols {protocol_list!r} must be a non-empty subset of {PROTOCOLS}")
     counts = (users_total, users_active_month, users_active_halfyear, local_posts)
-    if any(count < 0 for count in counts):
-        raise ValueError("usage counts cannot be negative")
+    _check_inputs(version, software_name, protocol_list, counts)
     software: dict[str, str] = {"name": software_name, "version": software_version}
     if version == "2.1":
         software |= {k: v for k, v in (("repository", repository), ("homepage", homepage)) if v}
@@ -97,6 +90,20 @@ def nodeinfo_document(
         },
         "metadata": metadata,
     }
+
+
+def _check_inputs(
+    version: str, software_name: str, protocols: list[str], counts: tuple[int, ...]
+) -> None:
+    # Raised as ValueError: these come from our own settings, not from a peer.
+    if version not in CONTENT_TYPES:
+        raise ValueError(f"unsupported NodeInfo version {version!r}")
+    if not _SOFTWARE_NAME.match(software_name):
+        raise ValueError(f"software name {software_name!r} must match ^[a-z0-9-]+$")
+    if not protocols or not PROTOCOLS.issuperset(protocols):
+        raise ValueError(f"protocols {protocols!r} must be a non-empty subset of {PROTOCOLS}")
+    if any(count < 0 for count in counts):
+        raise ValueError("usage counts cannot be negative")
 
 
 async def fetch_nodeinfo(fetcher: SafeFetcher, base_url: str) -> dict[str, Any]:
