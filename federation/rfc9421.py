@@ -323,7 +323,7 @@ def entry_verifies(entry: SignatureEntry, method: str, url: str, headers: Mappin
     """True if the signature verifies with `public_key`; `alg` absent → from the key type."""
     base = signature_base(entry, method, url, headers).encode("utf-8")
     alg = entry.params.get("alg")
-    candidates = [alg] if alg else ["rsa-v1_5-sha256", "ed25519"]
+    candidates = [alg] if alg else ["rsa-v1_5-sha256", "ed25519", "rsa-pss-sha512"]
     return any(verify_bytes(public_key, entry.signature, base, name) for name in candidates)
 
 
