@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -42,11 +43,14 @@ class Database:
     async def open(cls, path: Path, *, synchronous: str = "FULL") -> Database:
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise StoreError(f"unknown sqlite synchronous mode {synchronous!r}")
+        if not path.parent.is_dir():  # checked first: sqlite's own failure leaks its thread
+            raise StoreError(f"cannot open database {path}: no folder {path.parent}")
+        writer = await _connect(path, synchronous)
         try:
-            writer = await _connect(path, synchronous)
             reader = await _connect(path, synchronous)
-        except Exception as exc:  # sqlite3.Error and OSError both mean "cannot open"
-            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        except StoreError:
+            await writer.close()
+            raise
         return cls(path, writer, reader)
 
     async def close(self) -> None:
@@ -160,9 +164,16 @@ def available_migrations() -> list[tuple[int, str, str]]:
 
 
 async def _connect(path: Path, synchronous: str) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from exc
     conn.row_factory = aiosqlite.Row
-    for pragma in (*_PRAGMAS, f"PRAGMA synchronous={synchronous.upper()}"):
-        await conn.execute(pragma)
+    try:
+        for pragma in (*_PRAGMAS, f"PRAGMA synchronous={synchronous.upper()}"):
+            await conn.execute(pragma)
+    except sqlite3.Error as exc:
+        await conn.close()
+        raise StoreError(f"cannot use database {path}: {exc}") from exc
     return conn
 
