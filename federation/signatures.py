@@ -115,11 +115,13 @@ _date_cache: tuple[int, str] = (0, "")
 
 
 def _http_date(now: float) -> str:
+    # Read and replace the cache as one tuple: delivery threads may sign concurrently.
     global _date_cache
-    second = int(now)
-    if _date_cache[0] != second:
-        _date_cache = (second, formatdate(second, usegmt=True))
-    return _date_cache[1]
+    cached = _date_cache
+    if cached[0] != int(now):
+        cached = (int(now), formatdate(int(now), usegmt=True))
+        _date_cache = cached
+    return cached[1]
 
 
 def _quote(value: str) -> str:
