@@ -75,14 +75,14 @@ async def start_hub(home: Path, *, name: str = "hub", settings: Settings | None 
     return RunningHub(settings, app, runner, token)
 
 
-async def wait_until(check: Callable[[], Awaitable[Any]], *, timeout: float = 10.0,
+async def wait_until(check: Callable[[], Awaitable[Any]], *, within: float = 10.0,
                      interval: float = 0.05, what: str = "condition") -> Any:
     """Poll an async check until it returns something truthy; fail clearly on timeout."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         result = await check()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
         await asyncio.sleep(interval)
