@@ -100,7 +100,8 @@ class GuardedResolver(AbstractResolver):
 
 
 def make_guarded_session(
-    *, allow_loopback: bool = False, allow_private: bool = False
+    *, allow_loopback: bool = False, allow_private: bool = False, limit: int = 100,
+    limit_per_host: int = 0,
 ) -> aiohttp.ClientSession:
     """A client session whose connector resolves names through `GuardedResolver`.
 
@@ -108,7 +109,9 @@ def make_guarded_session(
     Cookies are not kept: a fetch must not carry one server's state to the next request.
     """
     resolver = GuardedResolver(allow_loopback=allow_loopback, allow_private=allow_private)
-    connector = aiohttp.TCPConnector(resolver=resolver)
+    # Kept-alive connections: deliveries reuse them across a fan-out (`limit` bounds them).
+    connector = aiohttp.TCPConnector(resolver=resolver, limit=limit,
+                                     limit_per_host=limit_per_host, keepalive_timeout=60)
     return aiohttp.ClientSession(
         connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
     )

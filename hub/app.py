@@ -66,10 +66,11 @@ async def _hub_context(app: web.Application) -> AsyncIterator[None]:
     async with open_hub(settings) as hub:
         app[HUB] = hub
         app.router.add_get("/.well-known/webfinger", federation_views.webfinger_handler(hub))
-        app[INBOX] = InboxReceiver(
-            SqliteInboundStore(hub.db), hub.actors.key_lookup, base_url=settings.base_url,
-            max_body=settings.max_body_bytes, window=settings.signature_window)
-        async with _workers(hub):
+        async with _workers(hub) as workers:
+            app[INBOX] = InboxReceiver(
+                workers.inbound, hub.actors.key_lookup, base_url=settings.base_url,
+                max_body=settings.max_body_bytes, window=settings.signature_window,
+                on_stored=workers.processor.wake)
             yield
 
 
@@ -82,8 +83,9 @@ class _Workers:
         self.inbound = SqliteInboundStore(hub.db)
         self.processor = InboxProcessor(self.inbound, build_dispatcher(hub))
         # Inbox URLs come from remote documents: deliveries get the same SSRF guard as fetches.
-        self.session = make_guarded_session(allow_loopback=s.dev,
-                                            allow_private=s.allow_private_addresses)
+        self.session = make_guarded_session(
+            allow_loopback=s.dev, allow_private=s.allow_private_addresses,
+            limit=s.delivery_concurrency, limit_per_host=s.delivery_per_host)
         self.delivery = DeliveryWorker(
             SqliteDeliveryStore(hub.db), self.session, hub.keyring.signing_key,
             max_attempts=s.delivery_max_attempts, backoff_cap=s.delivery_backoff_cap,

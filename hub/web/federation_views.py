@@ -92,10 +92,7 @@ async def following(request: web.Request) -> web.Response:
 async def inbox(request: web.Request) -> web.Response:
     if "name" in request.match_info:
         _hub(request, request.match_info["name"])
-    response = await request.app[INBOX].handle(request)
-    if response.status == 202:
-        request.app[HUB].wake_inbox()
-    return response
+    return await request.app[INBOX].handle(request)
 
 
 def webfinger_handler(hub: Hub) -> Handler:
