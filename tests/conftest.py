@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.hubs import RunningHub, start_hub
+from tests.support.remote import RemoteServer
 
 
 @pytest.fixture
@@ -24,3 +25,12 @@ async def hubs(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RunningH
     yield make
     for running in reversed(started):
         await running.stop()
+
+
+@pytest.fixture
+async def remote() -> AsyncIterator[RemoteServer]:
+    """A fake remote fediverse server on loopback, stopped at the end."""
+    server = RemoteServer()
+    await server.start()
+    yield server
+    await server.stop()

@@ -89,9 +89,11 @@ class RemoteActors:
             if stored is not None and stored.public_key_pem and stored.deleted_at is None:
                 return self._remember(PublicKey(key_id, stored.id,
                                                 load_public_key_pem(stored.public_key_pem)))
-        elif time.time() - self._refreshed.get(key_id, 0.0) < REFRESH_INTERVAL:
-            raise KeyNotFound(f"key {key_id} was refreshed moments ago")
-        self._refreshed[key_id] = time.time()
+        else:
+            # Only refreshes count: a first fetch followed at once by a rotation is allowed.
+            if time.time() - self._refreshed.get(key_id, 0.0) < REFRESH_INTERVAL:
+                raise KeyNotFound(f"key {key_id} was refreshed moments ago")
+            self._refreshed[key_id] = time.time()
         return self._remember(await self._fetch_key(key_id))
 
     async def _fetch_key(self, key_id: str) -> PublicKey:
