@@ -42,6 +42,14 @@ def _hub(request: web.Request, name: str | None = None) -> Hub:
     return hub
 
 
+def _collection_hub(request: web.Request) -> Hub:
+    """The hub whose collection is asked for; a browser is sent to the hub's page instead."""
+    hub = _hub(request, request.match_info["name"])
+    if not wants_activity_json(request) and "json" not in request.headers.get("Accept", ""):
+        raise web.HTTPSeeOther(hub.urls.profile)
+    return hub
+
+
 async def actor(request: web.Request) -> web.StreamResponse:
     hub = _hub(request, request.match_info["name"])
     if not wants_activity_json(request):
@@ -57,7 +65,7 @@ async def server_actor(request: web.Request) -> web.StreamResponse:
 
 
 async def outbox(request: web.Request) -> web.Response:
-    hub = _hub(request, request.match_info["name"])
+    hub = _collection_hub(request)
     size, page = hub.settings.page_size, _page_number(request)
     total = await outbox_store.count_public(hub.db)
     if page is None:
@@ -68,7 +76,7 @@ async def outbox(request: web.Request) -> web.Response:
 
 
 async def followers(request: web.Request) -> web.Response:
-    hub = _hub(request, request.match_info["name"])
+    hub = _collection_hub(request)
     size, page = hub.settings.page_size, _page_number(request)
     total = await follow_store.count_followers(hub.db)
     if page is None:
@@ -79,7 +87,7 @@ async def followers(request: web.Request) -> web.Response:
 
 
 async def following(request: web.Request) -> web.Response:
-    hub = _hub(request, request.match_info["name"])
+    hub = _collection_hub(request)
     size, page = hub.settings.page_size, _page_number(request)
     total = await follow_store.count_following(hub.db)
     if page is None:

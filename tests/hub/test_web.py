@@ -84,6 +84,9 @@ async def test_posts_negotiate_and_collections_page(hubs: HubFactory) -> None:
     status, second = await _json(first["next"])
     assert len(second["orderedItems"]) == 5 and "next" not in second
     assert second["orderedItems"][-1]["object"]["id"] == urls[0]
+    # A browser following the link lands on the hub's page.
+    status, _, _ = await _get(f"{running.actor_url}/outbox")
+    assert status == 303
 
 
 async def test_deleted_post_is_a_tombstone(hubs: HubFactory) -> None:
