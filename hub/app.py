@@ -31,6 +31,7 @@ from hub.web.render import make_templates
 log = logging.getLogger(__name__)
 
 WAKE_INTERVAL = 5.0        # seconds between scheduler wake-ups of the queue workers
+BACKSTOP_POLL = 60.0
 KEY_RELOAD_INTERVAL = 30.0  # a key rotated by the CLI is picked up within this
 
 
@@ -81,7 +82,9 @@ class _Workers:
         s = hub.settings
         self.stop = asyncio.Event()
         self.inbound = SqliteInboundStore(hub.db)
-        self.processor = InboxProcessor(self.inbound, build_dispatcher(hub))
+        # The scheduler wakes both workers every WAKE_INTERVAL; their own poll is a backstop.
+        self.processor = InboxProcessor(self.inbound, build_dispatcher(hub),
+                                        poll_interval=BACKSTOP_POLL)
         # Inbox URLs come from remote documents: deliveries get the same SSRF guard as fetches.
         self.session = make_guarded_session(
             allow_loopback=s.dev, allow_private=s.allow_private_addresses,
@@ -91,7 +94,8 @@ class _Workers:
             max_attempts=s.delivery_max_attempts, backoff_cap=s.delivery_backoff_cap,
             concurrency=s.delivery_concurrency, per_host=s.delivery_per_host,
             timeout=s.delivery_timeout, user_agent=user_agent(s),
-            scheme=s.delivery_signature, host_health=SqliteHostHealth(hub.db))
+            scheme=s.delivery_signature, host_health=SqliteHostHealth(hub.db),
+            poll_interval=BACKSTOP_POLL)
         hub.wake_delivery, hub.wake_inbox = self.delivery.wake, self.processor.wake
         self.scheduler = AsyncIOScheduler()
         self.scheduler.add_job(self.delivery.wake, "interval", seconds=WAKE_INTERVAL)

@@ -11,7 +11,6 @@ import logging
 import os
 import secrets
 import sys
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,10 @@ from aiohttp import web
 
 from federation.errors import FederationError
 from federation.keys import load_private_key_pem, public_key_to_pem
-from hub.activitypub.actors import group_actor
-from hub.activitypub.notes import wrap
 from hub.app import create_app
-from hub.keyring import MissingKey, create_key
+from hub.keyring import MissingKey
 from hub.runtime import Hub, open_hub
-from hub.services import follows, posts
-from hub.services.outbox import publish
+from hub.services import follows, keys, posts
 from hub.settings import Settings, SettingsError, load_settings
 from hub.setup import init_hub
 from hub.store import follows as follow_store
@@ -66,6 +62,7 @@ def _serve(args: argparse.Namespace) -> str:
     settings = _settings(args, host=args.host, port=args.port)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every wake-up
     print(f"commonhub: @{settings.name}@{settings.domain} on "
           f"http://{settings.host}:{settings.port}/ (public URL {settings.base_url}/)", flush=True)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
@@ -130,16 +127,8 @@ async def _unfollow(args: argparse.Namespace) -> str:
 
 async def _keys_rotate(args: argparse.Namespace) -> str:
     async def act(hub: Hub) -> str:
-        await create_key(hub.db, "hub")
-        await hub.keyring.load()
-        actor = group_actor(hub.settings, hub.urls, hub.keyring.public_pem("hub"))
-        update = wrap("Update", actor, hub.urls, when=time.time())
-        inboxes = await follow_store.follower_inboxes(hub.db)
-        following = await follow_store.list_following(hub.db, limit=100_000)
-        for row in following:
-            inboxes.append((await hub.actors.get(row["actor_id"])).delivery_inbox)
-        await publish(hub, update, inboxes)
-        return (f"New key for {hub.urls.actor}; Update queued for {len(set(inboxes))} inbox(es). "
+        queued = await keys.rotate_key(hub)
+        return (f"New key for {hub.urls.actor}; Update queued for {queued} inbox(es). "
                 "A running hub picks the key up within 30 seconds.")
     return await _with_hub(args, act)
 
