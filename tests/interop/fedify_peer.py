@@ -204,6 +204,18 @@ class FedifyPeer:
         """Fedify's `lookupObject`: the result's `object` is what Fedify parsed, re-serialised."""
         return await self._post("lookup", {"url": url, "signed": signed})
 
+    async def fetch_key(self, key_id: str, signed: bool = True) -> Entry:
+        """Fedify's `fetchKey`: the key's `id`, `owner` and `publicKeyPem` as Fedify read them."""
+        return await self._post("fetch-key", {"keyId": key_id, "signed": signed})
+
+    async def fail_next(
+        self, path: str, *, method: str | None = None, status: int = 503, count: int = 1
+    ) -> Entry:
+        """Make the next `count` requests to `path` on the peer answer `status` (a brief outage)."""
+        return await self._post(
+            "fail-next", {"path": path, "method": method, "status": status, "count": count}
+        )
+
     # -- observing -----------------------------------------------------------------------------
 
     async def received(self, type: str | None = None) -> list[Entry]:
@@ -216,7 +228,11 @@ class FedifyPeer:
         return await self._get("rejected")
 
     async def requests(self) -> list[Entry]:
-        """Every HTTP request the peer served (not the control API), with status and scheme."""
+        """Every HTTP request the peer served (not the control API), with status and scheme.
+
+        A signed GET of alice's actor also has `verified` and `signedKey` ({id, owner}): what
+        Fedify's `getSignedKey()` made of its signature. Injected failures have `injected`.
+        """
         return await self._get("requests")
 
     async def outgoing(self) -> list[Entry]:

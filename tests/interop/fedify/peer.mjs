@@ -15,6 +15,7 @@ import process from "node:process";
 
 import {
   createFederation,
+  fetchKey,
   generateCryptoKeyPair,
   MemoryKvStore,
   SendActivityError,
@@ -24,6 +25,7 @@ import {
   Activity,
   Announce,
   Create,
+  CryptographicKey,
   Delete,
   Endpoints,
   Follow,
@@ -56,6 +58,7 @@ const state = {
   followers: new Map(), // follower actor id -> { id, inboxId, endpoints }
   following: new Map(), // target actor id -> { follow, accepted }
   background: [], // results of work done after a response (auto-Accepts)
+  faults: [], // injected failures: { method, path, status, remaining }
 };
 
 function resetState() {
@@ -64,6 +67,7 @@ function resetState() {
   }
   state.followers.clear();
   state.following.clear();
+  state.faults = [];
 }
 
 // The inbound HTTP request being handled, so that inbox listeners (which run
@@ -211,7 +215,19 @@ federation
       assertionMethods: keys.map((pair) => pair.multikey),
     });
   })
-  .setKeyPairsDispatcher((_ctx, identifier) => (identifier === ALICE ? aliceKeys : []));
+  .setKeyPairsDispatcher((_ctx, identifier) => (identifier === ALICE ? aliceKeys : []))
+  // alice's actor stays public (this always answers true), but a signed GET of it is
+  // checked as an authorized-fetch server would, and Fedify's verdict is recorded on the
+  // request entry: `verified` and the `signedKey` (id and owner) Fedify resolved.
+  .authorize(async (ctx) => {
+    const http = inboundRequest.getStore();
+    if (http?.scheme != null) {
+      const key = await ctx.getSignedKey();
+      http.verified = key != null;
+      http.signedKey = key == null ? null : { id: key.id?.href ?? null, owner: key.ownerId?.href ?? null };
+    }
+    return true;
+  });
 
 federation.setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) => {
   if (identifier !== ALICE) return null;
@@ -459,6 +475,41 @@ const control = {
     result.activity = await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
     return result;
   },
+  async "POST fail-next"(body) {
+    // The next `count` requests to `path` (any method unless given) answer `status`
+    // without reaching Fedify: a peer's endpoint briefly failing, as real ones do.
+    if (typeof body.path !== "string" || !body.path.startsWith("/")) {
+      throw new ControlError(400, "path must be an absolute path such as /users/alice");
+    }
+    const fault = {
+      method: body.method ?? null,
+      path: body.path,
+      status: body.status ?? 503,
+      remaining: body.count ?? 1,
+    };
+    state.faults.push(fault);
+    return { ok: true, fault };
+  },
+  async "POST fetch-key"(body) {
+    // Fedify's fetchKey: resolves a key id (e.g. actor#main-key) to a CryptographicKey,
+    // returning its owner and the public key as Fedify imported it (SPKI PEM).
+    const ctx = aliceContext();
+    const keyId = requireUrl(body, "keyId");
+    const signed = body.signed ?? true;
+    const loader = signed ? await ctx.getDocumentLoader({ identifier: ALICE }) : ctx.documentLoader;
+    const attempts = [];
+    try {
+      const { key, cached } = await outgoingAttempts.run(attempts, () =>
+        fetchKey(keyId, CryptographicKey, { documentLoader: loader, contextLoader: ctx.contextLoader }),
+      );
+      if (key == null) return { ok: false, signed, error: { name: "NotFound", message: keyId }, attempts };
+      const spki = Buffer.from(await crypto.subtle.exportKey("spki", key.publicKey)).toString("base64");
+      const pem = `-----BEGIN PUBLIC KEY-----\n${spki.match(/.{1,64}/g).join("\n")}\n-----END PUBLIC KEY-----\n`;
+      return { ok: true, signed, id: key.id?.href ?? null, owner: key.ownerId?.href ?? null, publicKeyPem: pem, cached, attempts };
+    } catch (error) {
+      return { ok: false, signed, error: describeError(error), attempts };
+    }
+  },
   async "POST fetch"(body) {
     // A GET of any URL, signed as alice by default, returning the raw document.
     const ctx = aliceContext();
@@ -523,6 +574,7 @@ async function handleNodeRequest(req, res) {
   if (url.pathname.startsWith("/_control/")) {
     return handleControl(req.method, url.pathname.slice("/_control/".length), body, res);
   }
+  if (injectFault(req, url, res)) return;
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
@@ -545,6 +597,27 @@ async function handleNodeRequest(req, res) {
   if (response.status >= 400) entry.response = payload.toString("utf8").slice(0, 1000);
   res.writeHead(response.status, Object.fromEntries(response.headers));
   res.end(payload);
+}
+
+function injectFault(req, url, res) {
+  const fault = state.faults.find(
+    (f) => f.remaining > 0 && f.path === url.pathname && (f.method == null || f.method === req.method),
+  );
+  if (fault == null) return false;
+  fault.remaining -= 1;
+  const headers = new Headers(req.headers);
+  state.requests.push({
+    method: req.method,
+    path: url.pathname + url.search,
+    scheme: signatureScheme(headers),
+    headers: pickHeaders(headers),
+    status: fault.status,
+    response: "injected failure",
+    injected: true,
+  });
+  res.writeHead(fault.status, { "content-type": "text/plain" });
+  res.end("injected failure");
+  return true;
 }
 
 async function handleControl(method, route, body, res) {
