@@ -23,9 +23,10 @@ from hub.settings import Settings
 from hub.store.deliveries import SqliteDeliveryStore
 from hub.store.hosts import SqliteHostHealth
 from hub.store.inbound import SqliteInboundStore
-from hub.web import api, federation_views, pages
+from hub.web import api, console, federation_views, pages
 from hub.web.errors import error_middleware, security_headers
 from hub.web.keys import HUB, INBOX, SETTINGS, TEMPLATES
+from hub.web.ratelimit import RATE_LIMITS, RateLimits
 from hub.web.render import make_templates
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,15 @@ KEY_RELOAD_INTERVAL = 30.0  # a key rotated by the CLI is picked up within this
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[security_headers, error_middleware, api.require_token],
-                          client_max_size=settings.max_body_bytes)
+    # console.no_store sits outside error_middleware so error pages are not cached either;
+    # console.require_staff sits inside it so a store error there still gets a clear answer.
+    app = web.Application(
+        middlewares=[security_headers, console.no_store, error_middleware, api.require_token,
+                     console.require_staff],
+        client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[TEMPLATES] = make_templates()
+    app[RATE_LIMITS] = RateLimits()
     app.cleanup_ctx.append(_hub_context)
     _add_routes(app)
     return app
@@ -60,6 +66,7 @@ def _add_routes(app: web.Application) -> None:
     r.add_get("/.well-known/nodeinfo", federation_views.nodeinfo_links)
     r.add_get("/nodeinfo/{version}", federation_views.nodeinfo)
     api.add_routes(app)
+    console.add_routes(app)
 
 
 async def _hub_context(app: web.Application) -> AsyncIterator[None]:
@@ -89,12 +96,14 @@ class _Workers:
         self.session = make_guarded_session(
             allow_loopback=s.dev, allow_private=s.allow_private_addresses,
             limit=s.delivery_concurrency, limit_per_host=s.delivery_per_host)
+        self.deliveries = SqliteDeliveryStore(hub.db)
+        self.health = SqliteHostHealth(hub.db)
         self.delivery = DeliveryWorker(
-            SqliteDeliveryStore(hub.db), self.session, hub.keyring.signing_key,
+            self.deliveries, self.session, hub.keyring.signing_key,
             max_attempts=s.delivery_max_attempts, backoff_cap=s.delivery_backoff_cap,
             concurrency=s.delivery_concurrency, per_host=s.delivery_per_host,
             timeout=s.delivery_timeout, user_agent=user_agent(s),
-            scheme=s.delivery_signature, host_health=SqliteHostHealth(hub.db),
+            scheme=s.delivery_signature, host_health=self.health,
             poll_interval=BACKSTOP_POLL)
         hub.wake_delivery, hub.wake_inbox = self.delivery.wake, self.processor.wake
         self.scheduler = AsyncIOScheduler()
@@ -106,6 +115,7 @@ class _Workers:
 @asynccontextmanager
 async def _workers(hub: Hub) -> AsyncIterator[_Workers]:
     w = _Workers(hub)
+    await w.health.load()  # unreachable hosts are judged from memory on the delivery path
     tasks = [asyncio.create_task(w.processor.run_forever(w.stop), name="inbox"),
              asyncio.create_task(w.delivery.run_forever(w.stop), name="delivery")]
     w.scheduler.start()
@@ -117,4 +127,9 @@ async def _workers(hub: Hub) -> AsyncIterator[_Workers]:
         w.processor.wake()
         w.delivery.wake()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await w.delivery.close()
+        # Outcomes and inbound rows still queued for a group commit are written before the
+        # database closes.
+        await w.deliveries.flush()
+        await w.inbound.flush()
         await w.session.close()
