@@ -66,6 +66,13 @@ class Settings:
         "Signature scheme for deliveries: draft-cavage (what Mastodon expects) or rfc9421.",
         "draft-cavage")
     page_size: int = _doc("Items per page of collections and lists.", 20)
+    session_idle_minutes: int = _doc(
+        "Minutes of inactivity after which a staff console session ends.", 120)
+    session_max_hours: int = _doc(
+        "Hours after login at which a staff console session ends, however active.", 12)
+    trust_forwarded_for: bool = _doc(
+        "Take client addresses (for rate limits) from X-Forwarded-For: only behind a local proxy.",
+        False)
     log_level: str = _doc("Logging level: DEBUG, INFO, WARNING or ERROR.", "INFO")
 
     # Derived ---------------------------------------------------------------------------
@@ -174,7 +181,8 @@ def _validate(s: Settings) -> None:
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError("log_level must be DEBUG, INFO, WARNING or ERROR")
     for name in ("max_body_bytes", "fetch_max_bytes", "delivery_concurrency",
-                 "delivery_per_host", "delivery_max_attempts", "page_size"):
+                 "delivery_per_host", "delivery_max_attempts", "page_size",
+                 "session_idle_minutes", "session_max_hours"):
         if getattr(s, name) < 1:
             raise SettingsError(f"{name} must be at least 1")
 
