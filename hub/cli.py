@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
 import secrets
 import sys
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,10 @@ from hub.runtime import Hub, open_hub
 from hub.services import follows, keys, posts
 from hub.settings import Settings, SettingsError, load_settings
 from hub.setup import init_hub
+from hub.store import audit, tokens
 from hub.store import follows as follow_store
 from hub.store import keys as key_store
-from hub.store import tokens
+from hub.store import staff as staff_store
 from hub.store.db import Database, StoreError
 
 
@@ -108,6 +111,67 @@ async def _token_revoke(args: argparse.Namespace) -> str:
         if not await tokens.revoke_token(hub.db, args.id):
             raise CliError(f"no active token with id {args.id}")
         return f"revoked token {args.id}"
+    return await _with_hub(args, act)
+
+
+# staff accounts (for the console) -------------------------------------------------------------
+def _new_password(args: argparse.Namespace, username: str) -> str:
+    """The new password: one line of standard input, or typed twice at a prompt."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no password on standard input")
+    else:
+        password = getpass.getpass(f"New password for {username}: ")
+        if getpass.getpass("Again: ") != password:
+            raise CliError("the two passwords differ; nothing was changed")
+    staff_store.check_password(password, username)
+    return password
+
+
+async def _staff_add(args: argparse.Namespace) -> str:
+    username = staff_store.normalise_username(args.username)
+    role = staff_store.check_role(args.role)
+    password = _new_password(args, username)
+
+    async def act(hub: Hub) -> str:
+        member = await staff_store.add_staff(hub.db, username, password, role)
+        await audit.record(hub.db, None, "staff.add", member.username, {"role": member.role})
+        return (f"Added {member.role} {member.username}; they log in at "
+                f"{hub.urls.base}/console/login")
+    return await _with_hub(args, act)
+
+
+async def _staff_list(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        lines = [f"{m.username}\t{m.role}\t{'disabled' if m.disabled_at else 'active'}\t"
+                 f"last login: {_when(m.last_login_at)}"
+                 for m in await staff_store.list_staff(hub.db)]
+        return "\n".join(lines) or "no staff accounts (add one with `commonhub staff add`)"
+    return await _with_hub(args, act)
+
+
+def _when(ts: float | None) -> str:
+    return "never" if ts is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
+
+
+async def _staff_disable(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        member = await staff_store.disable_staff(hub.db, args.username)
+        await audit.record(hub.db, None, "staff.disable", member.username)
+        return f"Disabled {member.username}; their console sessions have ended."
+    return await _with_hub(args, act)
+
+
+async def _staff_passwd(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        found = await staff_store.get_staff(hub.db, args.username)
+        if found is None:
+            raise CliError(f"no staff member called {args.username!r}")
+        member = await staff_store.set_password(hub.db, found.username,
+                                                _new_password(args, found.username))
+        await audit.record(hub.db, None, "staff.passwd", member.username)
+        return f"Changed the password of {member.username}; their console sessions have ended."
     return await _with_hub(args, act)
 
 
@@ -217,6 +281,20 @@ def _parser() -> argparse.ArgumentParser:
          [("--label", {"default": "staff", "help": "what the token is for"})]),
         ("list", "List tokens (never their values).", _token_list, []),
         ("revoke", "Revoke a token by id.", _token_revoke, [("id", {"type": int})])])
+    password_stdin = ("--password-stdin", {
+        "action": "store_true", "help": "read the password from one line of standard input"})
+    _add_group(verbs, verb, "staff", "Manage staff accounts for the console.", [
+        ("add", "Create a staff account; asks for its password twice.", _staff_add,
+         [("username", {"help": "2-40 characters: a-z, 0-9, _ . -"}),
+          ("--role", {"default": "helper",
+                      "help": "coordinator (manages staff, sees volunteers' details) or "
+                              "helper (the default)"}),
+          password_stdin]),
+        ("list", "List staff accounts, their roles and last logins.", _staff_list, []),
+        ("disable", "Disable an account and end its sessions.", _staff_disable,
+         [("username", {})]),
+        ("passwd", "Set a new password; ends the account's sessions.", _staff_passwd,
+         [("username", {}), password_stdin])])
     _add_group(verbs, verb, "keys", "Manage the hub's signing keys.", [
         ("rotate", "New key pair; publishes an actor Update so peers keep verifying.",
          _keys_rotate, [])])
