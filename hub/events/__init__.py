@@ -1,0 +1,1 @@
+"""Events and skill-share sessions: the model, recurrence, the summary line, banners, services."""
