@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,19 @@ class Urls:
 
     def activity(self, activity_uuid: str) -> str:
         return f"{self.base}/activities/{activity_uuid}"
+
+    def event(self, event_uuid: str) -> str:
+        return f"{self.base}/events/{event_uuid}"
+
+    def series(self, series_uuid: str) -> str:
+        return f"{self.base}/series/{series_uuid}"
+
+    def media(self, media_uuid: str) -> str:
+        return f"{self.base}/media/{media_uuid}"
+
+    def tag(self, tag: str) -> str:
+        """The hub's page of events with a hashtag (lower-cased, as Mastodon links them)."""
+        return f"{self.base}/tags/{quote(tag.lower(), safe='')}"
 
     def page(self, collection: str, page: int) -> str:
         return f"{collection}?page={page}"

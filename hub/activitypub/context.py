@@ -20,4 +20,49 @@ HUB_TERMS = {
     "indexable": "toot:indexable",
 }
 
-CONTEXT = [AS_CONTEXT_URL, SECURITY_CONTEXT_URL, HUB_TERMS]
+_FEP = "https://w3id.org/fep/8a8e/"
+
+# What an `Event` uses beyond ActivityStreams: FEP-8a8e terms at their FEP IRIs, schema.org
+# (`sc:`) for capacities and addresses, Mobilizon (`mz:`), PeerTube (`pt:`) and iCalendar
+# (`ical:`) where Mobilizon reads them, and ours (`ch:`). Full JSON-LD processors (Fedify)
+# drop any term they cannot expand, so every key an Event carries is defined here.
+EVENT_TERMS = {
+    "sc": "http://schema.org/",
+    "mz": "https://joinmobilizon.org/ns#",
+    "pt": "https://joinpeertube.org/ns#",
+    "ical": "http://www.w3.org/2002/12/cal/ical#",
+    "timezone": f"{_FEP}timezone",
+    "joinMode": f"{_FEP}joinMode",
+    "externalParticipationUrl": f"{_FEP}externalParticipationUrl",
+    "category": {"@id": f"{_FEP}category", "@container": "@list"},
+    "eventStatus": {"@id": f"{_FEP}eventStatus", "@type": "@vocab"},
+    "EventScheduled": f"{_FEP}EventScheduled",
+    "EventCancelled": f"{_FEP}EventCancelled",
+    "EventMovedOnline": f"{_FEP}EventMovedOnline",
+    "EventPostponed": f"{_FEP}EventPostponed",
+    "EventRescheduled": f"{_FEP}EventRescheduled",
+    "EventTentative": f"{_FEP}EventTentative",
+    "previousStartTime": {"@id": f"{_FEP}previousStartTime", "@type": "xsd:dateTime"},
+    "organizers": f"{_FEP}organizers",
+    "isBannerImage": f"{_FEP}isBannerImage",
+    "maximumAttendeeCapacity": "sc:maximumAttendeeCapacity",
+    "remainingAttendeeCapacity": "sc:remainingAttendeeCapacity",
+    "participantCount": "mz:participantCount",
+    "isOnline": "mz:isOnline",
+    "anonymousParticipationEnabled": "mz:anonymousParticipationEnabled",
+    "commentsEnabled": "pt:commentsEnabled",
+    "uuid": "sc:identifier",
+    "inLanguage": "sc:inLanguage",
+    "status": "ical:status",
+    "address": "sc:address",
+    "PostalAddress": "sc:PostalAddress",
+    "streetAddress": "sc:streetAddress",
+    "postalCode": "sc:postalCode",
+    "addressLocality": "sc:addressLocality",
+    "addressRegion": "sc:addressRegion",
+    "addressCountry": "sc:addressCountry",
+    "VirtualLocation": "sc:VirtualLocation",
+    "ch:series": {"@id": "ch:series", "@type": "@id"},
+}
+
+CONTEXT = [AS_CONTEXT_URL, SECURITY_CONTEXT_URL, {**HUB_TERMS, **EVENT_TERMS}]
