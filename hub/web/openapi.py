@@ -49,3 +49,103 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/followers/reject": {"post": _op("Refuse or remove a follower", _ACTOR)},
     },
 }
+
+
+# Events ----------------------------------------------------------------------------------
+_S, _INT, _NUM = {"type": "string"}, {"type": "integer"}, {"type": "number"}
+_LOCAL = {"type": "string", "description": "local wall-clock time, no offset: 2026-12-06T14:00"}
+_NULL_S = {"type": ["string", "null"]}
+_PLACE = {"type": ["object", "null"], "required": ["name"], "properties": {
+    "name": _S, "street_address": _S, "locality": _S, "postal_code": _S, "region": _S,
+    "country": _S, "latitude": {**_NUM, "minimum": -90, "maximum": 90},
+    "longitude": {**_NUM, "minimum": -180, "maximum": 180}},
+    "description": "latitude and longitude go together"}
+_RECURRENCE = {"type": "object", "required": ["frequency"], "properties": {
+    "frequency": {"enum": ["weekly", "fortnightly", "monthly_by_date", "monthly_by_weekday"]},
+    "until": {"type": "string", "format": "date"}, "count": {**_INT, "minimum": 1},
+    "exceptions": {"type": "array", "items": {"type": "string", "format": "date"}},
+    "week": {"enum": [1, 2, 3, 4, 5, -1], "description": "monthly_by_weekday; -1 = last"}},
+    "description": "the first start must fall on the rule; occurrences are made 26 weeks ahead"}
+_EVENT_FIELDS: dict[str, Any] = {
+    "title": {**_S, "maxLength": 200}, "kind": {"enum": ["event", "skillshare"]},
+    "description": {**_S, "description": "Markdown"}, "timezone": {
+        **_S, "description": "IANA name, e.g. Europe/London"}, "start": _LOCAL, "end": _LOCAL,
+    "place": _PLACE, "online_url": {**_NULL_S, "format": "uri"},
+    "capacity": {"type": ["integer", "null"], "minimum": 1, "description": "null: unlimited"},
+    "join_mode": {"enum": ["free", "restricted", "none", "external"]},
+    "external_url": {**_NULL_S, "description": "required when join_mode is external"},
+    "category": {**_NULL_S, "description": "one of the FEP-8a8e categories "
+                                           "(schemas/event-categories.json)"},
+    "hashtags": {"type": "array", "maxItems": 10, "items": _S},
+    "banner": {**_NULL_S, "description": "id of an image from POST /api/v1/media"},
+    "language": _S, "learning_outcome": _NULL_S,
+    "level": {"enum": ["beginner", "intermediate", "advanced", "all_levels", None]},
+    "what_to_bring": _NULL_S,
+    "teacher": {**_NULL_S, "description": "a name, or a fediverse @user@host / actor URL "
+                                          "(mentioned, so they are notified)"},
+}
+_STATUS = {"status": {"enum": ["scheduled", "postponed", "cancelled", "moved_online",
+                               "rescheduled"]},
+           "online_url": {**_S, "description": "moved_online"},
+           "start": _LOCAL, "end": _LOCAL, "timezone": {**_S, "description": "rescheduled"}}
+
+
+def _with_field_errors(op: dict[str, Any], *extra: str) -> dict[str, Any]:
+    responses = op["responses"]
+    responses["400"] = {"description": "a bad field: {\"error\": ..., \"field\": ...}",
+                        "content": {"application/json": {}}}
+    for status in extra:
+        responses[status] = {"$ref": "#/components/responses/Error"}
+    return op
+
+
+def _required(op: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    op["requestBody"]["content"]["application/json"]["schema"]["required"] = names
+    return op
+
+
+def _partial(summary: str, fields: dict[str, Any], ok: str = "200") -> dict[str, Any]:
+    return _with_field_errors(_required(_op(summary, fields, ok), []), "404")
+
+
+def _create_event() -> dict[str, Any]:
+    op = _op("Publish an event (Create to followers); with `recurrence`, a series of "
+             "occurrences", {**_EVENT_FIELDS, "recurrence": _RECURRENCE}, "201")
+    return _with_field_errors(_required(op, ["title", "timezone", "start", "end"]))
+
+
+def _upload() -> dict[str, Any]:
+    op = _with_field_errors(_op("Upload a banner image (JPEG, PNG, WebP or GIF, at most 5 MB)",
+                                ok="201"), "413", "415")
+    op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "alt": {**_S, "maxLength": 1500, "description": "alt text"}}}}}}
+    return op
+
+
+OPENAPI["paths"].update({
+    "/api/v1/events": {
+        "get": _op("Upcoming events, soonest first (?limit, ?offset, ?tag, ?category)"),
+        "post": _create_event()},
+    "/api/v1/events/{uuid}": {
+        "parameters": _UUID_PARAM, "get": _op("An event"),
+        "patch": _partial("Edit some fields of an event (sends Update)", _EVENT_FIELDS),
+        "delete": _op("Delete an event (sends Delete; an occurrence becomes an exception)")},
+    "/api/v1/events/{uuid}/status": {
+        "parameters": _UUID_PARAM,
+        "post": _with_field_errors(_required(_op(
+            "Postpone, cancel, move online (online_url), reschedule (start, end) or restore; "
+            "sends Update", _STATUS), ["status"]), "404")},
+    "/api/v1/series/{uuid}": {
+        "parameters": _UUID_PARAM, "get": _op("A series and its occurrences"),
+        "patch": _partial("Edit a series: only occurrences not yet started change",
+                          {**_EVENT_FIELDS, "recurrence": _RECURRENCE}),
+        "delete": _op("End a series: future occurrences are deleted")},
+    "/api/v1/series/{uuid}/exceptions": {
+        "parameters": _UUID_PARAM,
+        "post": _with_field_errors(_op("Skip dates: occurrences on them are deleted", {
+            "dates": {"type": "array", "items": {"type": "string", "format": "date"}}}),
+            "404")},
+    "/api/v1/media": {"post": _upload()},
+})
