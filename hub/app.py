@@ -18,6 +18,7 @@ from federation.delivery import DeliveryWorker
 from federation.fetch import make_guarded_session
 from federation.inbox import InboxProcessor, InboxReceiver
 from hub.incoming import build_dispatcher
+from hub.jobs.registry import build_runner
 from hub.runtime import Hub, open_hub, user_agent
 from hub.settings import Settings
 from hub.store.deliveries import SqliteDeliveryStore
@@ -25,7 +26,7 @@ from hub.store.hosts import SqliteHostHealth
 from hub.store.inbound import SqliteInboundStore
 from hub.web import api, console, event_pages, federation_views, pages
 from hub.web.errors import error_middleware, security_headers
-from hub.web.keys import HUB, INBOX, SETTINGS, TEMPLATES
+from hub.web.keys import HUB, INBOX, JOBS, SETTINGS, TEMPLATES
 from hub.web.ratelimit import RATE_LIMITS, RateLimits
 from hub.web.render import make_templates
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 WAKE_INTERVAL = 5.0        # seconds between scheduler wake-ups of the queue workers
 BACKSTOP_POLL = 60.0
 KEY_RELOAD_INTERVAL = 30.0  # a key rotated by the CLI is picked up within this
+JOB_INTERVAL = 30.0  # how often due reminders and digests are looked for
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -80,6 +82,7 @@ async def _hub_context(app: web.Application) -> AsyncIterator[None]:
                 workers.inbound, hub.actors.key_lookup, base_url=settings.base_url,
                 max_body=settings.max_body_bytes, window=settings.signature_window,
                 on_stored=workers.processor.wake)
+            app[JOBS] = workers.jobs
             yield
 
 
@@ -111,6 +114,8 @@ class _Workers:
         self.scheduler.add_job(self.delivery.wake, "interval", seconds=WAKE_INTERVAL)
         self.scheduler.add_job(self.processor.wake, "interval", seconds=WAKE_INTERVAL)
         self.scheduler.add_job(hub.keyring.load, "interval", seconds=KEY_RELOAD_INTERVAL)
+        self.jobs = build_runner(hub)
+        self.scheduler.add_job(self.jobs.tick, "interval", seconds=JOB_INTERVAL)
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CONFIG_NAME = "commonhub.toml"
 ENV_PREFIX = "COMMONHUB_"
@@ -73,6 +74,21 @@ class Settings:
     trust_forwarded_for: bool = _doc(
         "Take client addresses (for rate limits) from X-Forwarded-For: only behind a local proxy.",
         False)
+    default_timezone: str = _doc(
+        "The hub's usual IANA timezone: forms default to it, the weekly digest runs in it.",
+        "Europe/London")
+    reminder_hours: str = _doc(
+        "Hours before an event that participants are reminded, comma-separated; empty: none.",
+        "24,1")
+    weekly_digest: str = _doc(
+        "When the weekly what's-on post goes out (\"mon 09:00\", hub time), or \"off\".",
+        "mon 09:00")
+    smtp_host: str = _doc("Mail server for reminders by email; empty: no email is sent.", "")
+    smtp_port: int = _doc("Mail server port.", 587)
+    smtp_security: str = _doc("starttls, tls (implicit) or none.", "starttls")
+    smtp_username: str = _doc("Mail server login (empty: no login).", "")
+    smtp_password: str = _doc("Mail server password (prefer COMMONHUB_SMTP_PASSWORD).", "")
+    smtp_from: str = _doc("Sender address (default noreply@ the hub's domain).", "")
     log_level: str = _doc("Logging level: DEBUG, INFO, WARNING or ERROR.", "INFO")
 
     # Derived ---------------------------------------------------------------------------
@@ -180,11 +196,49 @@ def _validate(s: Settings) -> None:
         raise SettingsError("delivery_signature must be draft-cavage or rfc9421")
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError("log_level must be DEBUG, INFO, WARNING or ERROR")
+    _validate_schedule(s)
     for name in ("max_body_bytes", "fetch_max_bytes", "delivery_concurrency",
                  "delivery_per_host", "delivery_max_attempts", "page_size",
                  "session_idle_minutes", "session_max_hours"):
         if getattr(s, name) < 1:
             raise SettingsError(f"{name} must be at least 1")
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def reminder_offsets(s: Settings) -> list[float]:
+    """Seconds before an event at which reminders go out, largest first."""
+    return sorted((float(h) * 3600 for h in s.reminder_hours.split(",") if h.strip()),
+                  reverse=True)
+
+
+def digest_schedule(s: Settings) -> tuple[int, int, int] | None:
+    """(weekday 0=Monday, hour, minute) of the weekly digest, or None when it is off."""
+    if s.weekly_digest.strip().lower() == "off":
+        return None
+    day, _, clock = s.weekly_digest.strip().lower().partition(" ")
+    match = _CLOCK.match(clock.strip())
+    if day[:3] not in _DAYS or match is None:
+        raise SettingsError('weekly_digest is like "mon 09:00", or "off"')
+    return _DAYS.index(day[:3]), int(match[1]), int(match[2])
+
+
+def _validate_schedule(s: Settings) -> None:
+    try:
+        ZoneInfo(s.default_timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"default_timezone {s.default_timezone!r} is not a timezone") from exc
+    try:
+        offsets = reminder_offsets(s)
+    except ValueError as exc:
+        raise SettingsError("reminder_hours is a comma-separated list of hours") from exc
+    if any(o <= 0 for o in offsets):
+        raise SettingsError("reminder_hours must be positive")
+    digest_schedule(s)
+    if s.smtp_security not in {"starttls", "tls", "none"}:
+        raise SettingsError("smtp_security must be starttls, tls or none")
 
 
 def render_toml(values: Mapping[str, Any]) -> str:

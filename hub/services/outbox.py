@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hub.runtime import Hub
 from hub.store import follows as follow_store
 from hub.store.deliveries import enqueue
 
+Also = Callable[[sqlite3.Connection], None]
+
 
 async def publish(hub: Hub, activity: dict[str, Any], inboxes: Iterable[str], *,
-                  public: bool = True, signer: str = "hub") -> int:
-    """Store the activity and its deliveries in one transaction, then wake the workers."""
+                  public: bool = True, signer: str = "hub", also: Also | None = None) -> int:
+    """Store the activity and its deliveries in one transaction, then wake the workers.
+
+    `also(conn)` writes in that same transaction (see `hub.store.deliveries.enqueue`).
+    """
     obj = activity.get("object")
     object_id = obj.get("id") if isinstance(obj, dict) else obj
     outbox_id = await enqueue(hub.db, activity, sorted(set(inboxes)),
                               activity_type=str(activity["type"]),
                               object_id=object_id if isinstance(object_id, str) else None,
-                              public=public, signer=signer)
+                              public=public, signer=signer, also=also)
     hub.wake_delivery()
     return outbox_id
 
 
 async def publish_to_followers(hub: Hub, activity: dict[str, Any],
-                               extra_inboxes: Iterable[str] = ()) -> int:
+                               extra_inboxes: Iterable[str] = (), *,
+                               also: Also | None = None) -> int:
     """Deliver to every accepted follower, one request per shared inbox."""
     inboxes = await follow_store.follower_inboxes(hub.db)
-    return await publish(hub, activity, [*inboxes, *extra_inboxes])
+    return await publish(hub, activity, [*inboxes, *extra_inboxes], also=also)
 
 
 async def send_to_actor(hub: Hub, activity: dict[str, Any], actor_id: str) -> int:

@@ -7,7 +7,7 @@ import time
 from federation.errors import NotFound, ValidationError
 from hub.activitypub.notes import note, wrap
 from hub.runtime import Hub
-from hub.services.outbox import publish_to_followers
+from hub.services.outbox import Also, publish_to_followers
 from hub.store import posts as post_store
 from hub.store.posts import Post
 from hub.text import plain_to_html
@@ -24,11 +24,12 @@ def _check_text(text: str) -> str:
     return text
 
 
-async def create_post(hub: Hub, text: str) -> Post:
+async def create_post(hub: Hub, text: str, *, also: Also | None = None) -> Post:
+    """Publish a news post; `also` writes in the transaction that queues its deliveries."""
     text = _check_text(text)
     post = await post_store.create_post(hub.db, text, plain_to_html(text))
     await publish_to_followers(hub, wrap("Create", note(post, hub.urls), hub.urls,
-                                         when=post.published_at))
+                                         when=post.published_at), also=also)
     return post
 
 

@@ -56,9 +56,12 @@ def _distinct_inboxes(inboxes: Iterable[str]) -> list[tuple[str, str]]:
 
 async def enqueue(db: Database, activity: dict[str, Any], inboxes: Iterable[str], *,
                   activity_type: str, object_id: str | None = None, public: bool = True,
-                  signer: str = "hub") -> int:
+                  signer: str = "hub",
+                  also: Callable[[sqlite3.Connection], None] | None = None) -> int:
     """Record `activity` in the outbox and queue it for each distinct inbox; returns its id.
 
+    `also` runs in the same transaction, so a caller's own record of having sent something
+    (a scheduled job marked done) commits together with the sending, or not at all.
     Call the delivery worker's `wake()` afterwards; rows are picked up on its next poll anyway.
     """
     body = orjson.dumps(activity)
@@ -75,6 +78,8 @@ async def enqueue(db: Database, activity: dict[str, Any], inboxes: Iterable[str]
             "INSERT INTO deliveries (outbox_id, inbox, host, next_attempt_at, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
             [(outbox_id, inbox, host, now, now) for inbox, host in targets])
+        if also is not None:
+            also(conn)
         return int(outbox_id or 0)
 
     return int(await db.run_in_writer(write))

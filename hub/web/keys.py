@@ -6,6 +6,7 @@ import jinja2
 from aiohttp import web
 
 from federation.inbox import InboxReceiver
+from hub.jobs.runner import JobRunner
 from hub.runtime import Hub
 from hub.settings import Settings
 
@@ -13,3 +14,4 @@ SETTINGS = web.AppKey("settings", Settings)
 HUB = web.AppKey("hub", Hub)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 INBOX = web.AppKey("inbox", InboxReceiver)
+JOBS = web.AppKey("jobs", JobRunner)

@@ -1,0 +1,63 @@
+"""The job runner: plan what is coming, then run what is due, one registry of kinds."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from federation.errors import FederationError
+from hub.runtime import Hub
+from hub.store import jobs as job_store
+from hub.store.db import StoreError
+from hub.store.jobs import Job
+
+log = logging.getLogger(__name__)
+
+# A handler must finish its job: through `also=job_store.finisher(job.id)` when it publishes,
+# or `await job_store.finish(...)` after an outside effect such as an email.
+Handler = Callable[[Hub, Job, float], Awaitable[None]]
+Planner = Callable[[Hub, float], Awaitable[int]]
+RETRY_AFTER = 300.0
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class JobRunner:
+    hub: Hub
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    planners: list[Planner] = field(default_factory=list)
+    clock: Callable[[], float] = time.time
+
+    async def tick(self) -> int:
+        """Plan upcoming jobs, then run every due one; returns how many ran."""
+        now = self.clock()
+        for planner in self.planners:
+            await planner(self.hub, now)
+        ran = 0
+        for job in await job_store.due(self.hub.db, now):
+            await self._run(job, now)
+            ran += 1
+        return ran
+
+    async def _run(self, job: Job, now: float) -> None:
+        handler = self.handlers.get(job.kind)
+        if handler is None:
+            await job_store.finish(self.hub.db, job.id, "failed", f"no handler for {job.kind}")
+            return
+        try:
+            await handler(self.hub, job, now)
+        except (FederationError, StoreError, OSError) as exc:
+            # Worth another try (a peer or the mail server may be back); recorded on the row.
+            await self._retry(job, str(exc))
+        except Exception as exc:
+            log.exception("job %s failed", job.key)
+            await job_store.finish(self.hub.db, job.id, "failed", repr(exc))
+
+    async def _retry(self, job: Job, error: str) -> None:
+        if job.attempts + 1 >= MAX_ATTEMPTS:
+            await job_store.finish(self.hub.db, job.id, "failed", error)
+        else:
+            await job_store.retry_later(self.hub.db, job.id, self.clock() + RETRY_AFTER, error)
+

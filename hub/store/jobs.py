@@ -1,0 +1,95 @@
+"""Scheduled jobs: durable rows that the scheduler wakes (see 0006_jobs.sql)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from hub.store.db import Database
+
+FINAL_STATES = ("done", "skipped", "failed")
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    key: str
+    kind: str
+    run_at: float
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    key: str
+    kind: str
+    run_at: float
+    payload: dict[str, Any]
+
+
+async def plan(db: Database, jobs: Iterable[PlannedJob]) -> int:
+    """Store jobs not already known by key; returns how many were new."""
+    rows = [(j.key, j.kind, j.run_at, orjson.dumps(j.payload).decode(), time.time())
+            for j in jobs]
+    if not rows:
+        return 0
+
+    def write(conn: sqlite3.Connection) -> int:
+        before = conn.total_changes
+        conn.executemany(
+            "INSERT INTO scheduled_jobs (key, kind, run_at, payload, created_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING", rows)
+        return conn.total_changes - before
+
+    return int(await db.run_in_writer(write))
+
+
+async def due(db: Database, now: float, limit: int = 100) -> list[Job]:
+    rows = await db.fetchall(
+        "SELECT id, key, kind, run_at, payload, attempts FROM scheduled_jobs "
+        "WHERE state = 'pending' AND run_at <= ? ORDER BY run_at, id LIMIT ?", (now, limit))
+    return [Job(r["id"], r["key"], r["kind"], r["run_at"], orjson.loads(r["payload"]),
+                r["attempts"]) for r in rows]
+
+
+def finisher(job_id: int, state: str = "done",
+             error: str | None = None) -> Callable[[sqlite3.Connection], None]:
+    """A write that finishes the job, for use inside another transaction (`also=`)."""
+    if state not in FINAL_STATES:
+        raise ValueError(f"unknown final state {state!r}")
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "UPDATE scheduled_jobs SET state = ?, last_error = ?, finished_at = ?, "
+            "attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
+            (state, error, time.time(), job_id))
+
+    return write
+
+
+async def finish(db: Database, job_id: int, state: str = "done",
+                 error: str | None = None) -> None:
+    await db.run_in_writer(finisher(job_id, state, error))
+
+
+async def retry_later(db: Database, job_id: int, run_at: float, error: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE scheduled_jobs SET run_at = ?, last_error = ?, attempts = attempts + 1 "
+            "WHERE id = ? AND state = 'pending'", (run_at, error, job_id))
+
+
+async def get_job(db: Database, key: str) -> dict[str, Any] | None:
+    row = await db.fetchone("SELECT * FROM scheduled_jobs WHERE key = ?", (key,))
+    return None if row is None else dict(row)
+
+
+async def jobs_of_kind(db: Database, kind: str) -> list[dict[str, Any]]:
+    rows = await db.fetchall("SELECT * FROM scheduled_jobs WHERE kind = ? ORDER BY id", (kind,))
+    return [dict(r) for r in rows]
