@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from hub.events.media import MAX_IMAGE_BYTES
 from hub.store import staff as staff_store
 from hub.store.staff import Staff, StaffSession
 from hub.web.console.keys import CSRF_FIELD, CSRF_HEADER, SESSION, SESSION_COOKIE, STAFF
@@ -33,6 +34,9 @@ CONSOLE_HOME = "/console/"
 LOGIN_PATH = "/console/login"
 OPEN_PATHS = frozenset({LOGIN_PATH})  # console paths that need no session
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A console form with a file (an event's banner) may be as large as the image plus its fields;
+# other console requests keep the app's body limit.
+UPLOAD_FORM_BYTES = MAX_IMAGE_BYTES + 1024 * 1024
 
 
 def is_console(path: str) -> bool:
@@ -112,6 +116,21 @@ async def submitted_csrf_token(request: web.Request) -> object:
     return request.headers.get(CSRF_HEADER) or (await request.post()).get(CSRF_FIELD)
 
 
+def with_upload_limit(request: web.Request) -> web.Request:
+    """The request, allowed a banner-sized body if it is a multipart form (whose file
+    `request.post()` spools to a temporary file, not to memory)."""
+    if request.content_type != "multipart/form-data":
+        return request
+    return request.clone(client_max_size=max(request.client_max_size, UPLOAD_FORM_BYTES))
+
+
+def too_large(request: web.Request) -> web.Response:
+    return console_error(
+        request, 413, title="The form is too large",
+        message=f"An image can be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB. Go back, "
+                "choose a smaller image and send the form again.")
+
+
 def csrf_failure(request: web.Request) -> web.Response:
     log.warning("refused a console %s to %s: CSRF check failed", request.method, request.path)
     return console_error(
@@ -146,10 +165,14 @@ async def require_staff(request: web.Request, handler: Handler) -> web.StreamRes
     if found is None:
         return to_login(request)
     session, staff = found
-    if request.method in UNSAFE_METHODS and (
-            foreign_origin(request)
-            or not tokens_match(await submitted_csrf_token(request), session.csrf_secret)):
-        return csrf_failure(request)
+    if request.method in UNSAFE_METHODS:
+        request = with_upload_limit(request)
+        try:
+            token = None if foreign_origin(request) else await submitted_csrf_token(request)
+        except web.HTTPRequestEntityTooLarge:
+            return too_large(request)
+        if not tokens_match(token, session.csrf_secret):
+            return csrf_failure(request)
     request[SESSION], request[STAFF] = session, staff
     await staff_store.touch_session(request.app[HUB].db, session)
     return await handler(request)

@@ -23,6 +23,7 @@ class NavLink:
 # The console's navigation, in order. Add a link when its page exists.
 NAV: tuple[NavLink, ...] = (
     NavLink("Home", "/console/"),
+    NavLink("Events", "/console/events"),
 )
 
 
