@@ -7,10 +7,12 @@ from typing import Any
 
 from federation.dispatch import Dispatcher
 from federation.errors import ValidationError
+from federation.fetch import same_origin
+from hub.events.remote import receive_event, receive_event_delete
 from hub.runtime import Hub
 from hub.services import follows
 from hub.store import follows as follow_store
-from hub.store import remote_objects
+from hub.store import remote_events, remote_objects
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ def build_dispatcher(hub: Hub) -> Dispatcher:
         "Create": handle_create,
         "Update": handle_update,
         "Delete": handle_delete,
+        "Announce": handle_announce,
     }
     for kind, handler in handlers.items():
         dispatcher.register(kind, _bind(hub, handler))
@@ -74,6 +77,9 @@ async def handle_create(hub: Hub, activity: dict[str, Any]) -> None:
     if not await _is_followed(hub, activity["actor"]):
         log.info("ignoring %s from %s: not followed", activity["id"], activity["actor"])
         return
+    if obj["type"] == "Event":
+        await receive_event(hub, obj, activity["actor"])
+        return
     await remote_objects.upsert_remote_object(hub.db, obj, activity["actor"])
 
 
@@ -83,6 +89,13 @@ async def handle_update(hub: Hub, activity: dict[str, Any]) -> None:
         # The actor's own profile or key changed: refetch it from its origin, the only
         # source we trust for a key.
         await hub.actors.get(actor_id, refresh=True)
+        return
+    if isinstance(obj, dict) and obj.get("type") == "Event":
+        # Known events go to the check of who may change them; new ones (the hub followed
+        # after they were created) are taken from followed actors only.
+        known = await remote_events.get_remote_event(hub.db, str(obj.get("id")))
+        if known is not None or await _is_followed(hub, actor_id):
+            await receive_event(hub, obj, actor_id)
         return
     if isinstance(obj, dict) and obj.get("type") in CONTENT_TYPES:
         if await remote_objects.get_remote_object(hub.db, obj["id"]) is not None:
@@ -95,5 +108,24 @@ async def handle_delete(hub: Hub, activity: dict[str, Any]) -> None:
         raise ValidationError("Delete without an object")
     if target == actor_id:
         await hub.actors.forget(actor_id)
+        await remote_events.forget_origin(hub.db, actor_id)
+        return
+    event = await remote_events.get_remote_event(hub.db, target)
+    if event is not None:
+        await receive_event_delete(hub, event, actor_id)
         return
     await remote_objects.delete_remote_object(hub.db, target, actor_id)
+
+
+async def handle_announce(hub: Hub, activity: dict[str, Any]) -> None:
+    """A followed actor vouching for an Event on its own server.
+
+    A Mobilizon group's events are sent by their organiser (`actor`), whom the hub does not
+    follow, and relayed by the group as an `Announce` of the embedded Event, signed by the
+    group: that is the group's own word for them, and updates come the same way.
+    """
+    obj, actor_id = activity.get("object"), activity["actor"]
+    if (isinstance(obj, dict) and obj.get("type") == "Event"
+            and isinstance(obj.get("id"), str) and same_origin(obj["id"], actor_id)
+            and await _is_followed(hub, actor_id)):
+        await receive_event(hub, obj, actor_id)
