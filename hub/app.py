@@ -24,7 +24,7 @@ from hub.settings import Settings
 from hub.store.deliveries import SqliteDeliveryStore
 from hub.store.hosts import SqliteHostHealth
 from hub.store.inbound import SqliteInboundStore
-from hub.web import api, console, event_pages, federation_views, pages
+from hub.web import api, console, event_pages, federation_views, nearby, pages
 from hub.web.errors import error_middleware, security_headers
 from hub.web.keys import HUB, INBOX, JOBS, SETTINGS, TEMPLATES
 from hub.web.ratelimit import RATE_LIMITS, RateLimits
@@ -68,6 +68,7 @@ def _add_routes(app: web.Application) -> None:
     r.add_get("/.well-known/nodeinfo", federation_views.nodeinfo_links)
     r.add_get("/nodeinfo/{version}", federation_views.nodeinfo)
     event_pages.add_routes(app)
+    nearby.add_routes(app)
     api.add_routes(app)
     console.add_routes(app)
 
