@@ -8,7 +8,7 @@ PORT ?= 8080
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install interop-deps hub lint clean
+.PHONY: run test install interop-deps browser-deps hub lint clean
 
 install: $(STAMP)
 
@@ -30,7 +30,11 @@ run: install hub
 interop-deps: install
 	bash scripts/interop-deps.sh $(VENV)
 
-test: install hub interop-deps
+# Debian's Chromium for the browser tests (installed with apt when missing; needs root).
+browser-deps:
+	bash scripts/browser-deps.sh
+
+test: install hub interop-deps browser-deps
 	$(BIN)/pytest -q
 
 lint: install
