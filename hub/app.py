@@ -24,7 +24,16 @@ from hub.settings import Settings
 from hub.store.deliveries import SqliteDeliveryStore
 from hub.store.hosts import SqliteHostHealth
 from hub.store.inbound import SqliteInboundStore
-from hub.web import api, console, event_pages, federation_views, nearby, pages
+from hub.web import (
+    api,
+    calendar_pages,
+    console,
+    event_pages,
+    federation_views,
+    feeds_views,
+    nearby,
+    pages,
+)
 from hub.web.errors import error_middleware, security_headers
 from hub.web.keys import HUB, INBOX, JOBS, SETTINGS, TEMPLATES
 from hub.web.ratelimit import RATE_LIMITS, RateLimits
@@ -67,6 +76,9 @@ def _add_routes(app: web.Application) -> None:
     r.add_get("/activities/{uuid}", pages.activity)
     r.add_get("/.well-known/nodeinfo", federation_views.nodeinfo_links)
     r.add_get("/nodeinfo/{version}", federation_views.nodeinfo)
+    # Feeds first: `/events/{uuid}.ics` and `/tags/{tag}.ics` would also match the pages.
+    feeds_views.add_routes(app)
+    calendar_pages.add_routes(app)
     event_pages.add_routes(app)
     nearby.add_routes(app)
     api.add_routes(app)

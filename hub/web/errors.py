@@ -13,6 +13,7 @@ from hub.web.render import json_response, render_html, wants_activity_json
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+EMBEDDABLE_PATHS = frozenset({"/widget"})  # pages other sites may put in an <iframe>
 
 _TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found",
            405: "Method not allowed", 413: "Too large", 415: "Unsupported media type",
@@ -55,8 +56,10 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.content_type == "text/html":
+        # Only the calendar widget is meant to be shown inside other sites' pages.
+        ancestors = "*" if request.path in EMBEDDABLE_PATHS else "'none'"
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; "
-            "frame-ancestors 'none'")
+            f"frame-ancestors {ancestors}")
     return response

@@ -21,6 +21,7 @@ from hub.store import events as event_store
 from hub.store import media as media_store
 from hub.store.events import Event
 from hub.urls import Urls
+from hub.web.calendar_pages import event_head
 from hub.web.keys import HUB
 from hub.web.render import activity_json, render_html, wants_activity_json
 
@@ -85,8 +86,9 @@ async def event_page(request: web.Request) -> web.Response:
     if event.deleted:
         return render_html(request, "error.html", status=410, title="Event deleted",
                            message="This event was deleted by the hub's staff.")
-    view = event_view(event, await extras_for(hub, event), hub.urls)
-    return render_html(request, "event.html", event=view)
+    extras = await extras_for(hub, event)
+    return render_html(request, "event.html", event=event_view(event, extras, hub.urls),
+                       page=event_head(hub, event, extras))
 
 
 async def _list_item(hub: Hub, event: Event) -> dict[str, Any]:
@@ -119,7 +121,8 @@ async def tag_page(request: web.Request) -> web.Response:
     events = await event_store.list_upcoming(hub.db, tag=tag, limit=200)
     return render_html(request, "event_list.html", heading=f"#{tag}",
                        intro=f"Upcoming events tagged #{tag}.",
-                       items=[await _list_item(hub, e) for e in events], alternate=None)
+                       items=[await _list_item(hub, e) for e in events], alternate=None,
+                       ics=f"{hub.urls.tag(tag)}.ics")
 
 
 async def media_file(request: web.Request) -> web.StreamResponse:

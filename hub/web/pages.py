@@ -14,6 +14,7 @@ from hub.store import follows as follow_store
 from hub.store import outbox as outbox_store
 from hub.store import posts as post_store
 from hub.store.posts import Post
+from hub.web.calendar_pages import upcoming_for_home
 from hub.web.keys import HUB
 from hub.web.render import activity_json, render_html, wants_activity_json
 
@@ -41,6 +42,7 @@ async def home(request: web.Request) -> web.Response:
     total = await post_store.count_posts(hub.db)
     return render_html(
         request, "home.html", posts=[_post_view(p, hub.urls.post(p.uuid)) for p in posts],
+        upcoming=await upcoming_for_home(hub) if page == 1 else [],
         followers=await follow_store.count_followers(hub.db),
         following=await follow_store.count_following(hub.db),
         prev_page=page - 1 if page > 1 else None,
