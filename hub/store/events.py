@@ -287,9 +287,10 @@ async def participation_counts(db: Database, event_id: int) -> tuple[int, int]:
     """(going, waitlisted) for an event: what `participantCount`, `remainingAttendeeCapacity`
     and the summary line's "N places left" are computed from.
 
-    Returns (0, 0) until the RSVP tables exist: the RSVP work replaces this body with the
-    real counts (one indexed query), and every caller (Event JSON, pages, summary line)
-    picks them up. Keep the signature.
+    One indexed query on the RSVP table (`hub.store.participants`), whose rows every RSVP
+    path writes; every caller (Event JSON, pages, summary line) reads the counts here.
     """
-    del db, event_id
-    return 0, 0
+    row = await db.fetchone(
+        "SELECT coalesce(sum(state = 'going'), 0), coalesce(sum(state = 'waitlisted'), 0) "
+        "FROM participants WHERE event_id = ?", (event_id,))
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
