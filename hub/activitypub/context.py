@@ -18,6 +18,7 @@ HUB_TERMS = {
     "Hashtag": "as:Hashtag",
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
+    "votersCount": "toot:votersCount",
 }
 
 _FEP = "https://w3id.org/fep/8a8e/"
