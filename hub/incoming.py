@@ -9,6 +9,8 @@ from federation.dispatch import Dispatcher
 from federation.errors import ValidationError
 from federation.fetch import same_origin
 from hub.events.remote import receive_event, receive_event_delete
+from hub.rsvp import activities as rsvp
+from hub.rsvp import mastodon as rsvp_notes
 from hub.runtime import Hub
 from hub.services import follows
 from hub.store import follows as follow_store
@@ -29,6 +31,9 @@ def build_dispatcher(hub: Hub) -> Dispatcher:
         "Create": handle_create,
         "Update": handle_update,
         "Delete": handle_delete,
+        "Join": rsvp.receive_join,
+        "Leave": rsvp.receive_leave,
+        "TentativeAccept": rsvp.receive_tentative_accept,
         "Announce": handle_announce,
     }
     for kind, handler in handlers.items():
@@ -51,6 +56,9 @@ def _object_type(activity: dict[str, Any]) -> str | None:
 
 async def handle_undo(hub: Hub, activity: dict[str, Any]) -> None:
     kind = _object_type(activity)
+    if kind == "Join":
+        await rsvp.receive_undo_join(hub, activity)
+        return
     follow_id = follows.object_id(activity.get("object"))
     row = await follow_store.get_follower(hub.db, activity["actor"])
     if kind == "Follow" or (row is not None and row["follow_id"] == follow_id):
@@ -58,11 +66,15 @@ async def handle_undo(hub: Hub, activity: dict[str, Any]) -> None:
 
 
 async def handle_accept(hub: Hub, activity: dict[str, Any]) -> None:
-    await follows.receive_follow_answer(hub, activity, accepted=True)
+    # Friendica answers one of our events with Accept (going); anything else is the
+    # answer to a Follow of ours.
+    if not await rsvp.receive_event_answer(hub, activity):
+        await follows.receive_follow_answer(hub, activity, accepted=True)
 
 
 async def handle_reject(hub: Hub, activity: dict[str, Any]) -> None:
-    await follows.receive_follow_answer(hub, activity, accepted=False)
+    if not await rsvp.receive_event_answer(hub, activity):
+        await follows.receive_follow_answer(hub, activity, accepted=False)
 
 
 async def _is_followed(hub: Hub, actor_id: str) -> bool:
@@ -74,6 +86,9 @@ async def handle_create(hub: Hub, activity: dict[str, Any]) -> None:
     obj = activity.get("object")
     if not isinstance(obj, dict) or obj.get("type") not in CONTENT_TYPES:
         raise ValidationError("Create needs an embedded object of a known type")
+    # RSVPs (replies to our events, mentions, poll votes) come from anyone, followed or not.
+    if await rsvp_notes.receive_note(hub, activity):
+        return
     if not await _is_followed(hub, activity["actor"]):
         log.info("ignoring %s from %s: not followed", activity["id"], activity["actor"])
         return
