@@ -33,6 +33,7 @@ from hub.web import (
     feeds_views,
     nearby,
     pages,
+    rsvp_pages,
 )
 from hub.web.errors import error_middleware, security_headers
 from hub.web.keys import HUB, INBOX, JOBS, SETTINGS, TEMPLATES
@@ -80,6 +81,7 @@ def _add_routes(app: web.Application) -> None:
     feeds_views.add_routes(app)
     calendar_pages.add_routes(app)
     event_pages.add_routes(app)
+    rsvp_pages.add_routes(app)
     nearby.add_routes(app)
     api.add_routes(app)
     console.add_routes(app)

@@ -149,3 +149,39 @@ OPENAPI["paths"].update({
             "404")},
     "/api/v1/media": {"post": _upload()},
 })
+
+
+# RSVPs -------------------------------------------------------------------------------------
+_PARTICIPANT_PARAMS = [*_UUID_PARAM, {"name": "id", "in": "path", "required": True,
+                                      "schema": {"type": "integer"}}]
+_SIGNUP = {"name": {**_S, "maxLength": 100},
+           "contact": {**_S, "description": "an email address, or a fediverse @user@host "
+                                            "handle or actor URL"}}
+_POLL = {"to": {"type": "array", "maxItems": 100, "items": _S,
+                "description": "actor URLs or @user@host: the poll goes to them as a direct "
+                               "message"},
+         "followers": {"type": "boolean", "description": "or send it to all followers"}}
+
+OPENAPI["paths"].update({
+    "/api/v1/events/{uuid}/participants": {
+        "parameters": _UUID_PARAM,
+        "get": _op("Who is coming: going, waitlisted (in order, with `position`), pending, "
+                   "maybe, not going, declined; ?state= one of them. Includes email "
+                   "addresses: staff only"),
+        "post": _with_field_errors(_op("Sign someone up (no approval needed): a place, or "
+                                       "the waitlist when full", _SIGNUP, "201"), "404", "409")},
+    "/api/v1/events/{uuid}/participants/{id}/approve": {
+        "parameters": _PARTICIPANT_PARAMS,
+        "post": _with_field_errors(_op("Approve a pending request (restricted events): a "
+                                       "place, or the waitlist when full; they are told"),
+                                   "404")},
+    "/api/v1/events/{uuid}/participants/{id}/decline": {
+        "parameters": _PARTICIPANT_PARAMS,
+        "post": _with_field_errors(_op("Decline a request (or take back a place, which goes "
+                                       "to the first on the waitlist); they are told"), "404")},
+    "/api/v1/events/{uuid}/poll": {
+        "parameters": _UUID_PARAM,
+        "post": _with_field_errors(_required(_op(
+            "Send an RSVP poll (a Question: Going / Maybe / Can't come, closing when the "
+            "event starts) whose votes count as answers", _POLL, "201"), []), "404")},
+})
