@@ -3,13 +3,11 @@
 Each form is a plain POST (CSRF-checked by the console middleware) that calls one events
 service and writes one audit row; a refused form comes back with an error summary at the top,
 the message beside its field and everything as it was typed. Forms with a banner are
-multipart: the upload is kept as soon as it passes its checks, and a hidden field carries it
-through a refused form so it need not be chosen again.
+multipart (see `event_banner`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Iterable
@@ -19,9 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from federation.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from federation.errors import NotFound
 from hub.events import service
-from hub.events.media import media_path, save_image
 from hub.events.model import (
     EventDraft,
     FieldError,
@@ -36,9 +33,9 @@ from hub.store import audit
 from hub.store import events as event_store
 from hub.store import media as media_store
 from hub.store.events import Event, Series, SeriesChange
-from hub.store.media import Media
 from hub.web.console import event_form
 from hub.web.console.auth import require_role
+from hub.web.console.event_banner import attach_banner, banner_preview
 from hub.web.console.event_form import EventForm, field_id, read_form
 from hub.web.console.keys import STAFF
 from hub.web.console.page import console_error, render_console, see_other
@@ -137,48 +134,6 @@ async def event_list(request: web.Request) -> web.Response:
         request, "console/event_list.html", upcoming=[r for r in rows if r.event.end_at > now],
         recent=[r for r in reversed(rows) if r.event.end_at <= now],
         recent_days=RECENT_DAYS, notice=NOTICES.get(request.query.get("done", "")))
-
-
-# Banner uploads ----------------------------------------------------------------------------
-def _image_error(exc: ValidationError) -> FieldError:
-    if isinstance(exc, FieldError):
-        return exc
-    if exc.message.startswith("alt"):
-        return FieldError("banner_alt", exc.message.removeprefix("alt: "))
-    return FieldError("banner_file", exc.message.removeprefix("file: "))
-
-
-async def _kept_image(hub: Hub, media_uuid: str, alt: str) -> Media:
-    """The image already chosen; with a new description it is kept again under that."""
-    media = await media_store.get_media(hub.db, media_uuid)
-    if media is None:
-        raise FieldError("banner_file", "the image chosen earlier is gone: choose it again")
-    if alt.strip() == media.alt_text:
-        return media
-    data = await asyncio.to_thread(media_path(hub, media).read_bytes)
-    return await save_image(hub, data, alt)
-
-
-async def attach_banner(hub: Hub, form: Any, parsed: EventForm) -> None:
-    """Put the banner in the form's input: a new upload, the image kept, or none."""
-    upload, alt = form.get("banner_file"), parsed.values.get("banner_alt", "")
-    try:
-        if isinstance(upload, web.FileField) and upload.filename:
-            media = await save_image(hub, await asyncio.to_thread(upload.file.read), alt)
-        elif parsed.text("banner_remove") or not parsed.text("banner"):
-            parsed.values["banner"] = ""
-            return
-        else:
-            media = await _kept_image(hub, parsed.values["banner"].strip(), alt)
-    except (PayloadTooLarge, UnsupportedMediaType, ValidationError) as exc:
-        parsed.errors.append(_image_error(exc))
-        return
-    parsed.values["banner"] = parsed.data["banner"] = media.uuid
-
-
-async def banner_preview(hub: Hub, media_uuid: str | None) -> dict[str, str] | None:
-    media = await media_store.get_media(hub.db, media_uuid) if media_uuid else None
-    return {"url": hub.urls.media(media.uuid), "alt": media.alt_text} if media else None
 
 
 # New and edit forms ------------------------------------------------------------------------
