@@ -37,7 +37,8 @@ async def publish_to_followers(hub: Hub, activity: dict[str, Any],
     return await publish(hub, activity, [*inboxes, *extra_inboxes], also=also)
 
 
-async def send_to_actor(hub: Hub, activity: dict[str, Any], actor_id: str) -> int:
+async def send_to_actor(hub: Hub, activity: dict[str, Any], actor_id: str, *,
+                        also: Also | None = None) -> int:
     """A private activity (Accept, Follow...) to one actor's own inbox."""
     actor = await hub.actors.get(actor_id)
-    return await publish(hub, activity, [actor.inbox], public=False)
+    return await publish(hub, activity, [actor.inbox], public=False, also=also)
