@@ -34,6 +34,7 @@ from hub.events.model import (
 from hub.events.publish import publish_deletions, publish_events
 from hub.events.recurrence import to_utc
 from hub.events.rows import changed, columns, draft_of, resolve, resolved_of
+from hub.rsvp.service import promote_waitlist
 from hub.runtime import Hub
 from hub.store import events as event_store
 from hub.store import media as media_store
@@ -95,7 +96,16 @@ async def update_event(hub: Hub, event_uuid: str, patch: Mapping[str, Any]) -> E
     event = await live_event(hub, event_uuid)
     draft = merge_patch(await _draft(hub, event), patch)
     resolved = await resolve(hub, draft, resolved_of(event))
-    return await _save(hub, event, columns(draft, resolved))
+    updated = await _save(hub, event, columns(draft, resolved))
+    if _more_places(event, updated):
+        await promote_waitlist(hub, updated)  # the waitlist moves up at once, and is told
+    return updated
+
+
+def _more_places(before: Event, after: Event) -> bool:
+    if before.capacity is None:
+        return False
+    return after.capacity is None or after.capacity > before.capacity
 
 
 def _new_times(event: Event, options: Mapping[str, Any]) -> dict[str, Any]:
