@@ -6,6 +6,7 @@ committed before the inbox answers 202, so concurrent adds share one commit (gro
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from typing import Any
@@ -15,15 +16,17 @@ from hub.store.db import Database
 from hub.store.group_commit import GroupCommit
 
 # ON CONFLICT on the id only: a NOT NULL or CHECK violation must still fail loudly.
-_INSERT = ("INSERT INTO inbound (activity_id, actor_id, body, received_at) VALUES (?, ?, ?, ?) "
-           "ON CONFLICT (activity_id) DO NOTHING")
+# Deduplicated by id and body (0007_inbound_dedupe.sql): a redelivery is stored once, while
+# Mobilizon's Updates, which reuse their Create's id, are new activities.
+_INSERT = ("INSERT INTO inbound (activity_id, dedupe_key, actor_id, body, received_at) "
+           "VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING")
 _DONE = ("UPDATE inbound SET state = ?, error = ?, processed_at = ?, attempts = attempts + 1 "
          "WHERE id = ?")
 _RETRY = ("UPDATE inbound SET next_attempt_at = ?, error = ?, attempts = attempts + 1 "
           "WHERE id = ? AND state = 'pending'")
 
 
-_Row = tuple[str, str, bytes, float]
+_Row = tuple[str, str, str, bytes, float]
 
 
 def _insert_batch(conn: sqlite3.Connection, rows: list[_Row]) -> list[bool]:
@@ -49,7 +52,8 @@ class SqliteInboundStore:
             db, _mark_batch)
 
     async def add(self, activity_id: str, actor_id: str, body: bytes) -> bool:
-        return await self._adds.submit((activity_id, actor_id, body, self._clock()))
+        key = f"{activity_id} sha256:{hashlib.sha256(body).hexdigest()}"
+        return await self._adds.submit((activity_id, key, actor_id, body, self._clock()))
 
     async def claim(self, limit: int) -> list[InboundItem]:
         # Fresh rows have next_attempt_at 0, so this is id order for them; a row that is

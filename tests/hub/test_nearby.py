@@ -451,10 +451,8 @@ async def test_an_update_is_taken_from_the_origin_only(hubs: HubFactory,
     assert (await nearby(running))[1][0]["status"] == "cancelled"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Mobilizon gives Create and Update of an event the same id (<event>/activity, "
-    "utils.ex make_update_data) and the inbox keeps one activity per id, so the Update is "
-    "dropped as a duplicate; group events still update through the group's Announce"))
+# Mobilizon gives Create and Update of an event the same id (<event>/activity, utils.ex
+# make_update_data): the inbox deduplicates by id and body, so the Update is applied.
 async def test_a_mobilizon_update_with_its_own_id_is_applied(hubs: HubFactory,
                                                              remote: RemoteServer) -> None:
     running = await hubs()

@@ -28,16 +28,20 @@ class Clock:
         return self.now
 
 
-async def test_add_is_once_per_activity_id_and_committed_on_return(
+async def test_add_is_once_per_activity_and_committed_on_return(
         db: Database, tmp_path: Path) -> None:
     store = SqliteInboundStore(db)
     assert await store.add("https://a.example/1", "https://a.example/u", b'{"id": 1}')
     with sqlite3.connect(tmp_path / "hub.db") as conn:  # another connection sees it at once
         assert conn.execute("SELECT count(*) FROM inbound").fetchone() == (1,)
-    assert not await store.add("https://a.example/1", "https://a.example/u", b'{"other": 1}')
+    # A redelivery (same id, same body) is a duplicate...
+    assert not await store.add("https://a.example/1", "https://a.example/u", b'{"id": 1}')
+    # ...but the same id with another body is not: Mobilizon reuses its Create's id for
+    # every Update of an event.
+    assert await store.add("https://a.example/1", "https://a.example/u", b'{"other": 1}')
     items = await store.claim(10)
     assert [(i.activity_id, i.body, i.attempts) for i in items] == [
-        ("https://a.example/1", b'{"id": 1}', 0)]
+        ("https://a.example/1", b'{"id": 1}', 0), ("https://a.example/1", b'{"other": 1}', 0)]
 
 
 async def test_concurrent_adds_share_commits_and_each_learns_if_it_was_new(
