@@ -1,0 +1,544 @@
+"""Inbox receipt rate: signed, verified, durably stored deliveries per second, beside a bare
+aiohttp JSON handler, measured the same way in the same run.
+
+    .venv/bin/python bench/inbox.py [--seconds 3] [--concurrency 32] [--rounds 3]
+                                    [--client raw|aiohttp] [--processor on|off] [--breakdown]
+
+What runs where (2 cores shared by everything):
+
+* This process serves, one at a time, a bare aiohttp app (read the body, `orjson.loads`,
+  answer 202) and the real hub (`create_app` over a hub home made by `init_hub` in dev mode,
+  SQLite with synchronous=FULL on a disk file system), each on a pre-bound loopback socket.
+* A load-generator process (multiprocessing, spawn) makes the fake remote actors' RSA-2048
+  keys, signs every request before any timing (a distinct Mastodon-shaped `Create{Note}`
+  each, draft-cavage headers from `federation.signatures.sign_request`), and then fires them
+  over kept-alive connections (`bench/loadgen.py`): the same requests, the same client, the
+  same concurrency for both servers. The bare server gets the requests round and round; the
+  hub gets each request once, so every 202 is a new row.
+* The remote actors and their keys are put in `remote_actors` before the run, as if fetched
+  earlier; the hub's key lookup then keeps them in memory.
+
+The client is the raw one by default: aiohttp's client costs more CPU per request than the
+bare server does, so on 2 cores it, not the server, sets the bare rate (and flatters the
+ratio); `--client aiohttp` shows that.
+
+The hub answers 202 once the activity is verified and committed; processing (dispatching the
+`Create`, which is ignored because the hub follows nobody) runs off the request path in the
+hub's `InboxProcessor`, which is left running during the timed runs, as in production
+(`--processor off` stops it). Before each bare run the bench waits for the processor to
+finish the backlog, so the bare server never competes with it. `--breakdown` adds two
+servers per round to show where the hub's CPU goes: `InboxReceiver` alone with a store that
+keeps nothing, and with the real store but without the app around it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    bound_socket,
+    busy_warning,
+    filesystem_of,
+    machine,
+    machine_busy,
+    median,
+    port_of,
+    print_pairs,
+    print_table,
+    serve,
+    watchdog,
+)
+from bench.loadgen import Load, Pool, Request, Shot, fire
+from federation.inbox import InboxProcessor, InboxReceiver
+from federation.keys import (
+    SigningKey,
+    generate_rsa_key,
+    load_private_key_pem,
+    private_key_to_pem,
+    public_key_to_pem,
+)
+from federation.signatures import sign_request
+from hub.app import create_app
+from hub.services.actors import parse_actor
+from hub.settings import Settings
+from hub.setup import init_hub
+from hub.store import inbound
+from hub.store.actors import RemoteActor, upsert_actor
+from hub.store.db import Database
+from hub.store.inbound import SqliteInboundStore
+from hub.web.keys import HUB
+
+GOAL = 0.35  # the hub's rate as a share of the bare handler's
+ACTIVITY_JSON = "application/activity+json"
+INBOX_PATH = "/inbox"  # the shared inbox, where most fediverse traffic arrives
+# Requests signed per second of hub load: above what the hub reaches on our 2-core machines,
+# so the pool should not run dry; if it does, the run ends early (the table says "all sent")
+# and the rate stays true. Signing costs ~0.5 ms a request here, so this bounds the set-up.
+SIGN_CEILING_PER_SECOND = 3000
+DRAIN_LIMIT = 60.0  # longest wait for the inbox processor to finish a backlog
+DRAIN_POLL = 0.05
+STORING = ("verify+store", "hub")  # servers that write rows to `inbound`
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float
+    concurrency: int
+    rounds: int
+    actors: int
+    warmup: float
+    client: str
+    processor: bool
+    breakdown: bool
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    hub_url: str
+    hub_actor: str
+    actors: int
+    requests: int
+    client: str
+    concurrency: int
+    time_limit: float
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per run")
+    parser.add_argument("--concurrency", type=int, default=32, help="kept-alive connections")
+    parser.add_argument("--rounds", type=int, default=3, help="bare-then-hub rounds")
+    parser.add_argument("--actors", type=int, default=50, help="fake remote actors (keys)")
+    parser.add_argument("--warmup", type=float, default=0.5, help="untimed seconds per run")
+    parser.add_argument("--client", choices=("raw", "aiohttp"), default="raw",
+                        help="load generator client (see bench/loadgen.py)")
+    parser.add_argument("--processor", choices=("on", "off"), default="on",
+                        help="run the hub's inbox processor during the runs")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time the receipt path alone (no store) and with the store "
+                             "but outside the app; implies --processor off")
+    a = parser.parse_args(argv)
+    return Options(a.seconds, a.concurrency, a.rounds, a.actors, a.warmup, a.client,
+                   a.processor == "on" and not a.breakdown, a.breakdown)
+
+
+# The load generator's side ------------------------------------------------------------------
+
+def actor_url(index: int) -> str:
+    # Ten remote servers with five actors each (for 50): several origins, as in real traffic.
+    return f"https://social{index % 10}.example/users/user{index}"
+
+
+def activity_id(actors: int, n: int) -> str:
+    return f"{actor_url(n % actors)}/statuses/{1_000_000 + n}/activity"
+
+
+def mastodon_create(actors: int, n: int, hub_actor: str) -> dict[str, Any]:
+    """A Create{Note} shaped as Mastodon 4 sends it (~2 KB), unique by `n`."""
+    actor = actor_url(n % actors)
+    note = f"{actor}/statuses/{1_000_000 + n}"
+    host = actor.split("/")[2]
+    to, cc = [f"{actor}/followers"], [hub_actor]
+    content = (f'<p><span class="h-card"><a href="{hub_actor}" class="u-url mention">@<span>hub'
+               f"</span></a></span> Could the repair café use one more volunteer on Saturday? "
+               f"I can fix bikes. (message {n})</p>")
+    return {
+        "@context": ["https://www.w3.org/ns/activitystreams",
+                     {"ostatus": "http://ostatus.org#", "atomUri": "ostatus:atomUri",
+                      "conversation": "ostatus:conversation", "sensitive": "as:sensitive",
+                      "toot": "http://joinmastodon.org/ns#"}],
+        "id": f"{note}/activity", "type": "Create", "actor": actor,
+        "published": "2026-11-20T09:29:58Z", "to": to, "cc": cc,
+        "object": {
+            "id": note, "type": "Note", "summary": None, "inReplyTo": None,
+            "published": "2026-11-20T09:29:58Z", "url": f"https://{host}/@user/{n}",
+            "attributedTo": actor, "to": to, "cc": cc, "sensitive": False, "atomUri": note,
+            "conversation": f"tag:{host},2026-11-20:objectId={n}:objectType=Conversation",
+            "content": content, "contentMap": {"en": content}, "attachment": [],
+            "tag": [{"type": "Mention", "href": hub_actor, "name": "@hub@hub.example"}],
+            "replies": {"id": f"{note}/replies", "type": "Collection",
+                        "first": {"type": "CollectionPage", "items": [],
+                                  "next": f"{note}/replies?page=true",
+                                  "partOf": f"{note}/replies"}},
+        },
+    }
+
+
+def _new_key_pem(_: int) -> str:
+    return private_key_to_pem(generate_rsa_key(2048))
+
+
+def make_keys(count: int) -> list[SigningKey]:
+    """The actors' keys; RSA key generation holds the GIL, so two processes make them."""
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pems = list(pool.map(_new_key_pem, range(count)))
+    return [SigningKey(f"{actor_url(i)}#main-key", load_private_key_pem(pem))
+            for i, pem in enumerate(pems)]
+
+
+def sign_requests(config: GeneratorConfig, keys: list[SigningKey]) -> list[Request]:
+    """Every request the run may send, signed now (signing is the sender's cost, not ours)."""
+    url = config.hub_url + INBOX_PATH
+    headers = {"Content-Type": ACTIVITY_JSON}
+
+    def sign(n: int) -> Request:
+        body = orjson.dumps(mastodon_create(config.actors, n, config.hub_actor))
+        signed = sign_request("POST", url, headers, body, keys[n % config.actors])
+        return Request(INBOX_PATH, {**headers, **signed}, body)
+
+    with ThreadPoolExecutor(2) as pool:  # RSA signing releases the GIL
+        return list(pool.map(sign, range(config.requests), chunksize=256))
+
+
+def generator_main(conn: Connection, config: GeneratorConfig) -> None:
+    """The load-generator process: prepare, report the actors, then fire on command."""
+    watchdog(config.time_limit)
+    started = time.perf_counter()
+    keys = make_keys(config.actors)
+    load = Load.build(sign_requests(config, keys), config.client)
+    pems = [(actor_url(i), k.key_id, public_key_to_pem(k.private_key))
+            for i, k in enumerate(keys)]
+    conn.send(("ready", pems, len(load.requests), time.perf_counter() - started))
+    unique = Pool(len(load.requests))  # for servers that store: each request once
+    while (command := conn.recv())[0] == "fire":
+        _, target, seconds, warmup, once = command
+        pool = unique if once else Pool(len(load.requests), cycle=True)
+        conn.send(asyncio.run(fire(target, load, pool, concurrency=config.concurrency,
+                                   seconds=seconds, warmup=warmup)))
+
+
+# The server's side --------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    server: str  # "bare" | "verify" | "verify+store" | "hub"
+    shot: Shot
+    server_cpu: float  # CPU seconds this (server) process used, warm-up included
+    warmup: float
+    others: float  # cores other processes (and the hypervisor) took meanwhile
+    round: int = 0
+    processed: int = 0  # inbound rows the processor finished while the run lasted
+    drain: float = 0.0  # seconds the processor then took to finish the backlog
+
+    @property
+    def server_cores(self) -> float:
+        return self.server_cpu / (self.shot.elapsed + self.warmup)
+
+    @property
+    def client_cores(self) -> float:
+        return self.shot.client_cpu / self.shot.elapsed
+
+    @property
+    def cpu_per_request(self) -> float:
+        """Server CPU microseconds per 202, warm-up included (and, for the hub, its inbox
+        processor's share): unlike the rate, barely moved by other processes' load."""
+        return self.server_cpu / max(1, len(self.shot.accepted)) * 1e6
+
+
+async def bare_inbox(request: web.Request) -> web.Response:
+    orjson.loads(await request.read())
+    return web.Response(status=202)
+
+
+def bare_app() -> web.Application:
+    app = web.Application()
+    app.router.add_post(INBOX_PATH, bare_inbox)
+    return app
+
+
+def remote_actor(actor_id: str, key_id: str, pem: str) -> RemoteActor:
+    """The actor as the hub would have stored it after fetching its document."""
+    host = actor_id.split("/")[2]
+    document = {
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": actor_id, "type": "Person", "preferredUsername": actor_id.rsplit("/", 1)[1],
+        "inbox": f"{actor_id}/inbox", "endpoints": {"sharedInbox": f"https://{host}/inbox"},
+        "publicKey": {"id": key_id, "owner": actor_id, "publicKeyPem": pem},
+    }
+    return parse_actor(document)
+
+
+async def register_actors(settings: Settings, actors: list[tuple[str, str, str]]) -> None:
+    db = await Database.open(settings.database_path, synchronous=settings.sqlite_synchronous)
+    try:
+        for actor_id, key_id, pem in actors:
+            await upsert_actor(db, remote_actor(actor_id, key_id, pem))
+    finally:
+        await db.close()
+
+
+async def _idle_processor(self: InboxProcessor, stop: asyncio.Event) -> None:
+    await stop.wait()  # --processor off: stored rows stay pending
+
+
+async def pending(db: Database) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM inbound WHERE state = 'pending'"))
+
+
+async def drain(db: Database) -> float:
+    """Wait (bounded) until the processor has handled every stored row; returns seconds."""
+    start = time.perf_counter()
+    for _ in range(int(DRAIN_LIMIT / DRAIN_POLL)):
+        if not await pending(db):
+            break
+        await asyncio.sleep(DRAIN_POLL)
+    return time.perf_counter() - start
+
+
+class Runner:
+    """Sends fire commands to the generator and times the server side of each run."""
+
+    def __init__(self, conn: Connection, opts: Options) -> None:
+        self._conn, self._opts = conn, opts
+
+    async def receive(self) -> Any:
+        # A blocking recv in a thread: this event loop stays free to serve.
+        return await asyncio.get_running_loop().run_in_executor(None, self._conn.recv)
+
+    async def fire(self, server: str, url: str) -> Run:
+        cpu, busy, wall = time.process_time(), machine_busy(), time.perf_counter()
+        once = server in STORING  # a stored activity id is only new once
+        self._conn.send(("fire", url, self._opts.seconds, self._opts.warmup, once))
+        shot: Shot = await self.receive()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        others = (machine_busy() - busy - cpu - shot.total_cpu) / wall
+        return Run(server, shot, cpu, self._opts.warmup, max(0.0, others))
+
+    async def hub_run(self, url: str, db: Database, processor: bool) -> Run:
+        before = await pending(db)
+        run = await self.fire("hub", url)
+        run.processed = before + len(run.shot.accepted) - await pending(db)
+        if processor:
+            run.drain = await drain(db)
+        return run
+
+
+class _NoStore:
+    """An `InboundStore` whose `add` keeps nothing: the receipt path without its write."""
+
+    async def add(self, activity_id: str, actor_id: str, body: bytes) -> bool:
+        return True
+
+
+def receiver_app(hub_app: web.Application, settings: Settings, store: Any) -> web.Application:
+    """`InboxReceiver` alone on a route: no middlewares, no processor (for --breakdown)."""
+    hub = hub_app[HUB]
+    receiver = InboxReceiver(store, hub.actors.key_lookup, base_url=settings.base_url,
+                             max_body=settings.max_body_bytes, window=settings.signature_window)
+    app = web.Application()
+    app.router.add_post(INBOX_PATH, receiver.handle)
+    return app
+
+
+async def serve_all(opts: Options, settings: Settings, bare_sock: Any, hub_sock: Any,
+                    ) -> tuple[web.Application, list[tuple[str, str, web.AppRunner]]]:
+    """Start the servers of a round, in the order they are measured."""
+    hub_app = create_app(settings)
+    hub_runner = await serve(hub_app, hub_sock)  # first: the others use its key lookup
+    servers = [("bare", bare_sock, await serve(bare_app(), bare_sock))]
+    if opts.breakdown:
+        db = hub_app[HUB].db
+        for name, store in (("verify", _NoStore()), ("verify+store", SqliteInboundStore(db))):
+            sock = bound_socket()
+            servers.append((name, sock, await serve(receiver_app(hub_app, settings, store),
+                                                    sock)))
+    servers.append(("hub", hub_sock, hub_runner))
+    return hub_app, [(name, f"http://127.0.0.1:{port_of(sock)}", runner)
+                     for name, sock, runner in servers]
+
+
+async def measure(opts: Options, runner: Runner, settings: Settings,
+                  bare_sock: Any, hub_sock: Any) -> list[Run]:
+    """Rounds of: the bare server, [the breakdown servers], the hub (then its backlog)."""
+    if not opts.processor:
+        InboxProcessor.run_forever = _idle_processor  # type: ignore[method-assign]
+    hub_app, servers = await serve_all(opts, settings, bare_sock, hub_sock)
+    runs = []
+    try:
+        for n in range(opts.rounds):
+            for name, url, _ in servers:
+                run = await (runner.hub_run(url, hub_app[HUB].db, opts.processor)
+                             if name == "hub" else runner.fire(name, url))
+                run.round = n + 1
+                runs.append(run)
+    finally:
+        for _, _, server in reversed(servers):
+            await server.cleanup()
+    return runs
+
+
+async def stored_rows(settings: Settings) -> tuple[set[str], dict[str, int]]:
+    """Every activity id in `inbound`, read afresh after the hub has shut down."""
+    db = await Database.open(settings.database_path)
+    try:
+        ids = {row[0] for row in await db.fetchall("SELECT activity_id FROM inbound")}
+        return ids, await inbound.counts(db)
+    finally:
+        await db.close()
+
+
+def report_runs(runs: list[Run]) -> tuple[float, float]:
+    rows = []
+    for run in runs:
+        shot = run.shot
+        others = {s: c for s, c in {**shot.statuses, **shot.warmup}.items() if s != 202}
+        seconds = f"{shot.elapsed:.2f}{' (all sent)' if shot.exhausted else ''}"
+        rows.append((run.server, run.round, shot.rate, shot.statuses[202], seconds,
+                     str(others or "-"), run.client_cores, run.server_cores,
+                     run.cpu_per_request, run.others))
+    print_table("Inbox POSTs answered 202 (timed part of each run)",
+                ["server", "round", "202/s", "202s", "seconds", "non-202", "client cores",
+                 "server cores", "server µs CPU/202", "other cores"], rows)
+    print("  cores = CPU seconds per second: client over the timed part, server and other"
+          " processes over warm-up and timed part")
+    bare = median([r.shot.rate for r in runs if r.server == "bare"])
+    hub = median([r.shot.rate for r in runs if r.server == "hub"])
+    return bare, hub
+
+
+def report_ratio(opts: Options, runs: list[Run], bare: float, hub: float) -> None:
+    rates = {(r.server, r.round): r.shot.rate for r in runs}
+    pairs = [rates["hub", n] / rates["bare", n] for n in range(1, opts.rounds + 1)
+             if rates["bare", n]]
+    ratio = hub / bare if bare else 0.0
+    verdict = "met" if ratio >= GOAL else "MISSED"
+    print_pairs("Result", [
+        ("bare aiohttp JSON handler", f"{bare:,.0f} req/s (median of {opts.rounds})"),
+        ("hub: verify + store + 202", f"{hub:,.0f} req/s (median of {opts.rounds})"),
+        ("ratio hub / bare", f"{ratio:.0%} (per round: "
+                             f"{', '.join(f'{p:.0%}' for p in pairs)}); goal >= {GOAL:.0%}: "
+                             f"{verdict}"),
+    ])
+    cpu_bare = median([r.cpu_per_request for r in runs if r.server == "bare"])
+    cpu_hub = median([r.cpu_per_request for r in runs if r.server == "hub"])
+    print(f"  server CPU per request: bare {cpu_bare:,.0f} µs, hub {cpu_hub:,.0f} µs "
+          f"(bare/hub = {cpu_bare / cpu_hub:.0%}: the ratio if both were CPU-bound alike)")
+    busiest = max(r.client_cores for r in runs if r.server == "bare")
+    if busiest > 0.9:
+        print(f"  note: the client used {busiest:.0%} of a core against the bare server, so the"
+              " bare rate may be the client's ceiling (and the ratio flattering); compare with"
+              " --client raw")
+
+
+def report_breakdown(runs: list[Run]) -> None:
+    """Where the hub's CPU per request goes, step by step (medians over the rounds)."""
+    rows, previous = [], None
+    for server in ("bare", "verify", "verify+store", "hub"):
+        cpu = median([r.cpu_per_request for r in runs if r.server == server])
+        rate = median([r.shot.rate for r in runs if r.server == server])
+        step = "-" if previous is None else f"+{cpu - previous:,.0f}"
+        rows.append((server, rate, cpu, step))
+        previous = cpu
+    print_table("Breakdown (processor off): server CPU per request, step by step",
+                ["server", "202/s", "µs CPU/202", "step"], rows)
+    print("  verify = InboxReceiver (read, parse, signature, origins) with a store that keeps"
+          " nothing; verify+store = the same with SqliteInboundStore (group commit); hub ="
+          " the whole app (middlewares, routing)")
+
+
+def report_processing(opts: Options, runs: list[Run], states: dict[str, int]) -> None:
+    hub_runs = [r for r in runs if r.server == "hub"]
+    if opts.processor:
+        rows = [(n + 1, len(r.shot.accepted), r.processed, r.drain)
+                for n, r in enumerate(hub_runs)]
+        print_table("Inbox processor (off the request path, running during the hub runs)",
+                    ["round", "stored", "processed meanwhile", "backlog drained in (s)"],
+                    rows)
+    else:
+        print("\nInbox processor: off during the runs (--processor off); rows stay pending.")
+    print(f"  inbound rows by state afterwards: {states}")
+
+
+def verify(opts: Options, runs: list[Run], stored: set[str]) -> bool:
+    expected = {activity_id(opts.actors, n) for r in runs if r.server in STORING
+                for n in r.shot.accepted}
+    missing, extra = expected - stored, stored - expected
+    print(f"\nStored: {len(stored):,} rows in inbound for {len(expected):,} activities answered"
+          f" 202; missing {len(missing)}, unexpected {len(extra)}"
+          f" -> {'every 202 is a stored row' if not missing else 'ROWS MISSING'}")
+    return not missing and not extra
+
+
+def start_generator(opts: Options, settings: Settings, time_limit: float,
+                    ) -> tuple[Connection, multiprocessing.process.BaseProcess]:
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    storing_runs = opts.rounds * (2 if opts.breakdown else 1)
+    requests = int(storing_runs * (opts.seconds + opts.warmup) * SIGN_CEILING_PER_SECOND)
+    config = GeneratorConfig(
+        hub_url=settings.base_url, hub_actor=f"{settings.base_url}/actors/{settings.name}",
+        actors=opts.actors, requests=requests, client=opts.client,
+        concurrency=opts.concurrency, time_limit=time_limit)
+    # Not a daemon: it makes its keys in a process pool. Its watchdog bounds its life.
+    process = ctx.Process(target=generator_main, args=(theirs, config), name="loadgen")
+    process.start()
+    theirs.close()
+    return ours, process
+
+
+async def run(opts: Options, time_limit: float) -> int:
+    with tempfile.TemporaryDirectory(prefix="commonhub-bench-inbox-") as tmp:
+        bare_sock, hub_sock = bound_socket(), bound_socket()
+        settings = await init_hub(Path(tmp) / "hub", domain=f"127.0.0.1:{port_of(hub_sock)}",
+                                  name="hub", dev=True)
+        print_pairs("Set-up", [
+            ("hub database", f"{settings.database_path} ({filesystem_of(Path(tmp))}, "
+                             f"synchronous={settings.sqlite_synchronous})"),
+            ("load", f"{opts.concurrency} kept-alive connections ({opts.client} client) in a "
+                     f"separate process; {opts.actors} remote actors, RSA-2048"),
+            ("runs", f"{opts.rounds} rounds of bare, "
+                     f"{'verify, verify+store, ' if opts.breakdown else ''}hub; "
+                     f"{opts.warmup:g} s warm-up + {opts.seconds:g} s timed each"),
+            ("inbox processor", "running (as in production)" if opts.processor else "off"),
+        ])
+        conn, process = start_generator(opts, settings, time_limit)
+        runner = Runner(conn, opts)
+        try:
+            _, actors, signed, prep = await runner.receive()
+            print(f"  prepared {signed:,} signed requests in {prep:.1f} s (untimed)")
+            await register_actors(settings, actors)
+            runs = await measure(opts, runner, settings, bare_sock, hub_sock)
+        finally:
+            conn.send(("stop",))
+            process.join(10)
+            if process.is_alive():
+                process.terminate()
+        stored, states = await stored_rows(settings)
+    bare, hub = report_runs(runs)
+    report_ratio(opts, runs, bare, hub)
+    if opts.breakdown:
+        report_breakdown(runs)
+    report_processing(opts, runs, states)
+    return 0 if verify(opts, runs, stored) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    print_pairs("Machine", machine())
+    warning = busy_warning()
+    if warning:
+        print(f"  {warning}")
+    per_run = opts.seconds + opts.warmup
+    time_limit = 90 + opts.rounds * (4 * per_run + DRAIN_LIMIT)
+    watchdog(time_limit + 15)
+    return asyncio.run(run(opts, time_limit))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
