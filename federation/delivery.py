@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from federation.backoff import parse_retry_after, retry_delay, wait_for_turn
+from federation.errors import UnsafeURLError
 from federation.keys import SigningKey
 from federation.signatures import sign_request
 
@@ -308,6 +309,8 @@ class DeliveryWorker:
             return _Attempt(None, f"timed out after {self._timeout.total} s")
         except aiohttp.InvalidURL as exc:
             return _Attempt(None, f"invalid inbox URL: {exc}", final=True)
+        except UnsafeURLError as exc:  # the session's guard: an internal or special address
+            return _Attempt(None, f"refused: {exc.message}", final=True)
         except aiohttp.ClientError as exc:
             return _Attempt(None, f"{type(exc).__name__}: {exc}")
 

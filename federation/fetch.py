@@ -113,8 +113,23 @@ def make_guarded_session(
     connector = aiohttp.TCPConnector(resolver=resolver, limit=limit,
                                      limit_per_host=limit_per_host, keepalive_timeout=60)
     return aiohttp.ClientSession(
-        connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
+        connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+        middlewares=(_guard_ip_literals(allow_loopback, allow_private),),
     )
+
+
+def _guard_ip_literals(allow_loopback: bool, allow_private: bool) -> Any:
+    """A client middleware judging IP-literal hosts, which aiohttp's connector connects to
+    without asking the resolver: without it `https://169.254.169.254/` in an inbox URL
+    would be POSTed to."""
+
+    async def guard(request: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
+        ip = parse_ip(request.url.raw_host or "")
+        if ip is not None:
+            check_address(ip, allow_loopback=allow_loopback, allow_private=allow_private)
+        return await handler(request)
+
+    return guard
 
 
 class SafeFetcher:

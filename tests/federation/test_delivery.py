@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from federation.delivery import DeliveryWorker, delivery_connector, host_of
 from federation.errors import KeyNotFound
+from federation.fetch import make_guarded_session
 from federation.keys import PublicKey, SigningKey, generate_rsa_key
 from federation.signatures import verify_request
 from hub.store.db import Database
@@ -243,6 +244,28 @@ async def test_blocked_hosts_are_failed_unsent(harness: Harness) -> None:
     rows = await harness.rows(outbox_id)
     assert [(r["state"], r["last_error"]) for r in rows] == [
         ("failed", "blocked.example is blocked"), ("done", None)]
+
+
+async def test_inboxes_on_internal_addresses_are_refused_and_failed(
+        db: Database, serve: StartServer) -> None:
+    # Given an inbox URL (from a remote actor document) naming a loopback address, as an
+    # IP literal or as a name, and a hub that is not in development mode
+    peer = Peer("internal", [])
+    peer.server = await serve(peer.app())
+    async with make_guarded_session() as session:
+        harness = Harness(db, session, serve)
+        literal = peer.url("/inbox")
+        named = literal.replace("127.0.0.1", "localhost")
+        outbox_id = await harness.publish(literal, named)
+        worker = harness.worker()
+        # When the worker runs
+        assert await worker.run_once() == 2
+        # Then nothing reaches the internal server, and both rows fail for good
+        assert peer.received == {}
+        rows = await harness.rows(outbox_id)
+        assert [r["state"] for r in rows] == ["failed", "failed"]
+        assert all("address" in r["last_error"] for r in rows)
+        await worker.close()
 
 
 async def test_unreachable_host_gets_one_probe_a_day(harness: Harness) -> None:

@@ -23,6 +23,7 @@ from federation.fetch import (
     AP_ACCEPT,
     GuardedResolver,
     SafeFetcher,
+    make_guarded_session,
     media_type_matches,
     same_origin,
 )
@@ -184,6 +185,25 @@ async def test_loopback_is_refused_unless_allowed(peer: TestServer) -> None:
             with pytest.raises(UnsafeURLError):
                 await strict.get_json(target)
     assert peer.app[HITS] == []
+
+
+async def test_guarded_session_refuses_ip_literal_hosts(peer: TestServer) -> None:
+    # aiohttp connects to an IP-literal host without asking the resolver, so the session
+    # itself must judge it: deliveries POST to inbox URLs taken from remote documents.
+    strict = make_guarded_session()
+    try:
+        for host in ("127.0.0.1", "[::ffff:127.0.0.1]"):
+            with pytest.raises(UnsafeURLError):
+                await strict.get(f"http://{host}:{peer.port}/doc")
+    finally:
+        await strict.close()
+    assert peer.app[HITS] == []
+    loopback_ok = make_guarded_session(allow_loopback=True)
+    try:
+        async with loopback_ok.get(f"http://127.0.0.1:{peer.port}/doc") as response:
+            assert response.status == 200
+    finally:
+        await loopback_ok.close()
 
 
 async def test_https_only_refuses_plain_http(peer: TestServer) -> None:
