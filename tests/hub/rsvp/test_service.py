@@ -168,15 +168,18 @@ async def test_raising_capacity_fills_places_from_the_waitlist(
     event = await make_event(capacity=1)
     for n in range(3):
         await service.request_place(hub, event, person(n), "web")
+    # Raising the capacity promotes the first waiting at once (the events service does it),
     bigger = await events.update_event(hub, event.uuid, {"capacity": 2})
-    promoted = await service.promote_waitlist(hub, bigger)
-    assert [p.email for p in promoted] == ["p1@example.org"]
-    # A newcomer does not jump the queue when a place is free but someone waits.
+    going = await store.list_participants(hub.db, event.id, "going")
+    assert [p.email for p in going] == ["p0@example.org", "p1@example.org"]
+    assert await service.promote_waitlist(hub, bigger) == ()
+    # and a newcomer does not jump the queue: the next in line gets the next place.
     await events.update_event(hub, event.uuid, {"capacity": 3})
     newcomer = await service.request_place(hub, await events.live_event(hub, event.uuid),
                                            person(9), "web")
     assert newcomer.state == "waitlisted"
-    assert [p.email for p in newcomer.promoted] == ["p2@example.org"]
+    going = await store.list_participants(hub.db, event.id, "going")
+    assert [p.email for p in going][-1] == "p2@example.org"
 
 
 async def test_cancel_link_frees_the_place(hub: Hub, make_event: EventFactory) -> None:
