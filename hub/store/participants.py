@@ -151,11 +151,14 @@ def _update(conn: sqlite3.Connection, current: Participant, state: str,
     requested = now if current.state not in ACTIVE and state in ACTIVE else current.requested_at
     values: dict[str, Any] = {"state": state, "requested_at": requested, "updated_at": now}
     if new is not None:
-        # The latest way they asked is the way they are answered.
+        # The latest way they asked is the way they are answered. A web cancel link went to
+        # whoever typed the handle into the form: once the person answers with their own
+        # signed activity, that link must stop controlling their place.
+        keeps_link = new.via in ("web", "staff")
         values.update(via=new.via, join_id=new.join_id, reply_to=new.reply_to,
                       message=new.message, name=new.name or current.name,
                       handle=new.handle or current.handle,
-                      token_hash=new.token_hash or current.token_hash)
+                      token_hash=new.token_hash or (current.token_hash if keeps_link else None))
     sets = ", ".join(f"{name} = ?" for name in values)
     row = conn.execute(f"UPDATE participants SET {sets} WHERE id = ? RETURNING *",
                        (*values.values(), current.id)).fetchone()

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from federation.errors import NotFound
 from hub.events import service as events
 from hub.rsvp import service
 from hub.rsvp.service import Person
@@ -190,3 +191,23 @@ async def test_cancel_link_frees_the_place(hub: Hub, make_event: EventFactory) -
     _, outcome = await service.cancel_by_token(hub, first.token)
     assert outcome.state == "not_going"
     assert [p.email for p in outcome.promoted] == ["p2@example.org"]
+
+
+async def test_a_web_link_to_a_fediverse_person_ends_when_they_answer_themselves(
+        hub: Hub, make_event: EventFactory) -> None:
+    # Given someone who typed Alice's handle into the web form, and so holds a private
+    # cancel link to her row, then gave her place up with it
+    event = await make_event(capacity=5)
+    alice = Person("Alice", actor_id="https://social.example/users/alice")
+    by_web = await service.request_place(hub, event, alice, "web")
+    assert by_web.token is not None
+    await service.cancel_by_token(hub, by_web.token)
+    # When Alice herself joins, with a signed Join
+    joined = await service.request_place(hub, event, alice, "join",
+                                         join_id="https://social.example/joins/1")
+    assert joined.state == "going"
+    # Then the link the web visitor kept no longer controls her place
+    with pytest.raises(NotFound):
+        await service.cancel_by_token(hub, by_web.token)
+    row = await store.find_participant(hub.db, event.id, alice.key)
+    assert row is not None and row.state == "going"
