@@ -91,9 +91,13 @@ class RemoteActors:
                                                 load_public_key_pem(stored.public_key_pem)))
         else:
             # Only refreshes count: a first fetch followed at once by a rotation is allowed.
-            if time.time() - self._refreshed.get(key_id, 0.0) < REFRESH_INTERVAL:
+            now = time.time()
+            if now - self._refreshed.get(key_id, 0.0) < REFRESH_INTERVAL:
                 raise KeyNotFound(f"key {key_id} was refreshed moments ago")
-            self._refreshed[key_id] = time.time()
+            self._refreshed[key_id] = now
+            if len(self._refreshed) > KEY_CACHE_SIZE:  # only recent refreshes matter
+                self._refreshed = {k: t for k, t in self._refreshed.items()
+                                   if now - t < REFRESH_INTERVAL}
         return self._remember(await self._fetch_key(key_id))
 
     async def _fetch_key(self, key_id: str) -> PublicKey:
