@@ -6,7 +6,6 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from federation.errors import FederationError, ValidationError
@@ -20,7 +19,7 @@ from hub.store.posts import Post
 from hub.web import events_api, rsvp_api
 from hub.web.keys import HUB
 from hub.web.openapi import OPENAPI
-from hub.web.render import json_response
+from hub.web.render import json_response, read_json_object
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -39,17 +38,6 @@ async def require_token(request: web.Request, handler: Handler) -> web.StreamRes
             raise Unauthorised("that token is unknown or revoked")
     return await handler(request)
 
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
-        raise ValidationError("send a JSON body with Content-Type: application/json")
-    try:
-        data = orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValidationError("the body must be a JSON object")
-    return data
 
 
 def _string(data: dict[str, Any], name: str) -> str:
@@ -77,7 +65,7 @@ async def hub_info(request: web.Request) -> web.Response:
 
 async def create_post(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    post = await posts.create_post(hub, _string(await _json_body(request), "text"))
+    post = await posts.create_post(hub, _string(await read_json_object(request), "text"))
     return json_response(_post_json(hub, post), status=201)
 
 
@@ -89,7 +77,7 @@ async def list_posts(request: web.Request) -> web.Response:
 
 async def update_post(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    text = _string(await _json_body(request), "text")
+    text = _string(await read_json_object(request), "text")
     post = await posts.update_post(hub, request.match_info["uuid"], text)
     return json_response(_post_json(hub, post))
 
@@ -102,13 +90,13 @@ async def delete_post(request: web.Request) -> web.Response:
 
 async def follow(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    actor_id = await follows.follow(hub, _string(await _json_body(request), "target"))
+    actor_id = await follows.follow(hub, _string(await read_json_object(request), "target"))
     return json_response({"actor": actor_id, "state": "pending"}, status=202)
 
 
 async def unfollow(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    await follows.unfollow(hub, _string(await _json_body(request), "target"))
+    await follows.unfollow(hub, _string(await read_json_object(request), "target"))
     return json_response({"state": "removed"})
 
 
@@ -131,13 +119,13 @@ async def list_followers(request: web.Request) -> web.Response:
 
 async def approve_follower(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    await follows.approve_follower(hub, _string(await _json_body(request), "actor"))
+    await follows.approve_follower(hub, _string(await read_json_object(request), "actor"))
     return json_response({"state": "accepted"})
 
 
 async def reject_follower(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    await follows.reject_follower(hub, _string(await _json_body(request), "actor"))
+    await follows.reject_follower(hub, _string(await read_json_object(request), "actor"))
     return json_response({"state": "rejected"})
 
 

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from aiohttp import BodyPartReader, web
 
 from federation.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationError
@@ -25,7 +24,7 @@ from hub.store import events as event_store
 from hub.store.events import Event, Series, SeriesChange
 from hub.store.media import Media
 from hub.web.keys import HUB
-from hub.web.render import json_response
+from hub.web.render import json_response, read_json_object
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATUS_FIELDS = {"status", "online_url", "start", "end", "timezone"}
@@ -42,17 +41,6 @@ def field_errors(handler: Handler) -> Handler:
 
     return wrapped
 
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
-        raise ValidationError("send a JSON body with Content-Type: application/json")
-    try:
-        data = orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValidationError("the body must be a JSON object")
-    return data
 
 
 def _iso(ts: float | None) -> str | None:
@@ -115,7 +103,7 @@ def _change_json(change: SeriesChange) -> dict[str, Any]:
 @field_errors
 async def create_event(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    body = await _json_object(request)
+    body = await read_json_object(request)
     recurrence = body.pop("recurrence", None)
     draft = parse_draft(body)
     if recurrence is None:
@@ -156,7 +144,7 @@ async def get_event(request: web.Request) -> web.Response:
 async def update_event(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     event = await service.update_event(hub, request.match_info["uuid"],
-                                       await _json_object(request))
+                                       await read_json_object(request))
     return json_response(await event_json(hub, event))
 
 
@@ -169,7 +157,7 @@ async def delete_event(request: web.Request) -> web.Response:
 @field_errors
 async def change_status(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    body = await _json_object(request)
+    body = await read_json_object(request)
     unknown = sorted(set(body) - STATUS_FIELDS)
     if unknown:
         raise FieldError(unknown[0], "is not a status field")
@@ -195,14 +183,14 @@ async def get_series(request: web.Request) -> web.Response:
 async def update_series(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     series_uuid = request.match_info["uuid"]
-    change = await service.update_series(hub, series_uuid, await _json_object(request))
+    change = await service.update_series(hub, series_uuid, await read_json_object(request))
     return await _series_answer(hub, series_uuid, {"changes": _change_json(change)})
 
 
 @field_errors
 async def add_exceptions(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    series_uuid, body = request.match_info["uuid"], await _json_object(request)
+    series_uuid, body = request.match_info["uuid"], await read_json_object(request)
     if set(body) != {"dates"}:
         raise FieldError("dates", "send {\"dates\": [\"2026-12-24\", ...]}")
     deleted = await service.add_exceptions(hub, series_uuid, body["dates"])

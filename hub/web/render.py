@@ -8,6 +8,7 @@ import jinja2
 import orjson
 from aiohttp import web
 
+from federation.errors import ValidationError
 from hub.web.keys import HUB, TEMPLATES
 
 AS_MEDIA_TYPE = "application/activity+json"
@@ -43,3 +44,16 @@ def render_html(request: web.Request, template: str, *, status: int = 200,
         hub=hub.settings, urls=hub.urls, **context)
     return web.Response(text=page, status=status, content_type="text/html",
                         headers={"Vary": "Accept"})
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body; ValidationError (400) for any other body."""
+    if request.content_type != "application/json":
+        raise ValidationError("send a JSON body with Content-Type: application/json")
+    try:
+        data = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValidationError("the body must be a JSON object")
+    return data

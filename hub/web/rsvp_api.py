@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from federation.errors import NotFound, ValidationError
@@ -21,7 +20,7 @@ from hub.store import participants as store
 from hub.store.events import Event
 from hub.store.participants import STATES, Participant
 from hub.web.keys import HUB
-from hub.web.render import json_response
+from hub.web.render import json_response, read_json_object
 from hub.web.rsvp_pages import FormError, parse_signup, person_for
 
 
@@ -42,17 +41,6 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
     return {"state": outcome.state, "changed": outcome.changed, "position": outcome.position,
             "reason": outcome.reason, "promoted": [p.id for p in outcome.promoted]}
 
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
-        raise ValidationError("send a JSON body with Content-Type: application/json")
-    try:
-        data = orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValidationError("the body must be a JSON object")
-    return data
 
 
 async def _event(request: web.Request) -> Event:
@@ -84,7 +72,7 @@ async def list_participants(request: web.Request) -> web.Response:
 async def add_participant(request: web.Request) -> web.Response:
     """Staff sign someone up (no approval needed); they are told like a web sign-up."""
     hub, event = request.app[HUB], await _event(request)
-    body = await _body(request)
+    body = await read_json_object(request)
     try:
         signup = parse_signup(str(body.get("name", "")), str(body.get("contact", "")))
         person = await person_for(hub, signup)
@@ -113,7 +101,7 @@ async def decline(request: web.Request) -> web.Response:
 async def send_poll(request: web.Request) -> web.Response:
     """`{"to": ["@someone@host", "https://..."]}` (a direct message) or `{"followers": true}`."""
     hub, event = request.app[HUB], await _event(request)
-    body = await _body(request)
+    body = await read_json_object(request)
     targets = body.get("to", [])
     if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
         raise ValidationError("`to` is a list of actor URLs or @user@host handles")
