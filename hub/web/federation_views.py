@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -15,6 +16,7 @@ from hub.runtime import Hub
 from hub.store import follows as follow_store
 from hub.store import outbox as outbox_store
 from hub.store import posts as post_store
+from hub.store.db import Database
 from hub.web import pages
 from hub.web.keys import HUB, INBOX
 from hub.web.render import activity_json, json_response, wants_activity_json
@@ -64,37 +66,51 @@ async def server_actor(request: web.Request) -> web.StreamResponse:
     return activity_json(instance_actor(hub.settings, hub.urls, hub.keyring.public_pem("instance")))
 
 
-async def outbox(request: web.Request) -> web.Response:
+Count = Callable[[Database], Awaitable[int]]
+Items = Callable[[Database, int, int], Awaitable[list[Any]]]
+
+
+async def _paged(request: web.Request, url: str, count: Count, items: Items) -> web.Response:
+    """A collection's head, or with ?page=N one page of it."""
     hub = _collection_hub(request)
     size, page = hub.settings.page_size, _page_number(request)
-    total = await outbox_store.count_public(hub.db)
+    total = await count(hub.db)
     if page is None:
-        return activity_json(collection(hub.urls.outbox, total, size))
-    items = await outbox_store.list_public(hub.db, offset=(page - 1) * size, limit=size)
-    items = [{k: v for k, v in item.items() if k != "@context"} for item in items]
-    return activity_json(collection_page(hub.urls.outbox, page, total, size, items))
+        return activity_json(collection(url, total, size))
+    found = await items(hub.db, (page - 1) * size, size)
+    return activity_json(collection_page(url, page, total, size, found))
+
+
+async def _outbox_items(db: Database, offset: int, limit: int) -> list[Any]:
+    items = await outbox_store.list_public(db, offset=offset, limit=limit)
+    return [{k: v for k, v in item.items() if k != "@context"} for item in items]
+
+
+async def _follower_ids(db: Database, offset: int, limit: int) -> list[Any]:
+    return [r["actor_id"] for r in await follow_store.list_followers(db, offset=offset,
+                                                                     limit=limit)]
+
+
+async def _following_ids(db: Database, offset: int, limit: int) -> list[Any]:
+    return [r["actor_id"] for r in await follow_store.list_following(db, offset=offset,
+                                                                     limit=limit)]
+
+
+async def outbox(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    return await _paged(request, hub.urls.outbox, outbox_store.count_public, _outbox_items)
 
 
 async def followers(request: web.Request) -> web.Response:
-    hub = _collection_hub(request)
-    size, page = hub.settings.page_size, _page_number(request)
-    total = await follow_store.count_followers(hub.db)
-    if page is None:
-        return activity_json(collection(hub.urls.followers, total, size))
-    rows = await follow_store.list_followers(hub.db, offset=(page - 1) * size, limit=size)
-    return activity_json(collection_page(hub.urls.followers, page, total, size,
-                                         [r["actor_id"] for r in rows]))
+    hub = request.app[HUB]
+    return await _paged(request, hub.urls.followers, follow_store.count_followers,
+                        _follower_ids)
 
 
 async def following(request: web.Request) -> web.Response:
-    hub = _collection_hub(request)
-    size, page = hub.settings.page_size, _page_number(request)
-    total = await follow_store.count_following(hub.db)
-    if page is None:
-        return activity_json(collection(hub.urls.following, total, size))
-    rows = await follow_store.list_following(hub.db, offset=(page - 1) * size, limit=size)
-    return activity_json(collection_page(hub.urls.following, page, total, size,
-                                         [r["actor_id"] for r in rows]))
+    hub = request.app[HUB]
+    return await _paged(request, hub.urls.following, follow_store.count_following,
+                        _following_ids)
 
 
 async def inbox(request: web.Request) -> web.Response:
