@@ -185,3 +185,95 @@ OPENAPI["paths"].update({
             "Send an RSVP poll (a Question: Going / Maybe / Can't come, closing when the "
             "event starts) whose votes count as answers", _POLL, "201"), []), "404")},
 })
+
+
+# Volunteers --------------------------------------------------------------------------------
+_ID_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+_DATE = {"type": "string", "format": "date"}
+_IDS = {"type": "array", "maxItems": 30, "items": _S}
+_VOLUNTEER_FIELDS: dict[str, Any] = {
+    "name": {**_S, "maxLength": 100},
+    "email": {**_NULL_S, "description": "email and/or handle is required"},
+    "handle": {**_NULL_S, "description": "fediverse @user@host"}, "phone": _NULL_S,
+    "district": {**_NULL_S, "description": "UK postcode district, e.g. IG1 (or give a point)"},
+    "latitude": {"type": ["number", "null"], "description": "rounded to 0.01 degree on "
+                                                          "receipt; the exact point is not kept"},
+    "longitude": {"type": ["number", "null"]},
+    "skills": {**_IDS, "description": "concept ids"}, "interests": _IDS, "tags": _IDS,
+    "languages": {**_IDS, "description": "BCP 47 codes: en, cy, pa-Guru"},
+    "availability": {"type": "object", "description": '{"mon": ["morning", "evening"]}: '
+                                                      "days mon..sun, parts morning, "
+                                                      "afternoon, evening"},
+    "max_commitments": {**_INT, "minimum": 1, "maximum": 20},
+    "consents": {"type": "object", "properties": {
+        "match_here": {"type": "boolean"}, "match_neighbours": {"type": "boolean"},
+        "contact_by_dm": {"type": "boolean"}}},
+    "references_received": {**_INT, "minimum": 0, "description": "staff only"},
+    "references_on": {**_DATE, "description": "staff only"},
+}
+_CHECK = {"type": {"enum": ["dbs_basic", "dbs_standard", "dbs_enhanced_adult",
+                            "dbs_enhanced_child", "dbs_enhanced_adult_child",
+                            "dbs_enhanced_adult_barred", "dbs_enhanced_child_barred",
+                            "dbs_enhanced_adult_child_barred"]},
+          "checked_on": _DATE, "renewal_on": {**_DATE, "description": "after checked_on"},
+          "decision": {"enum": ["clear", "not_clear"]}}
+_TRAINING = {"course": {**_S, "description": "e.g. safeguarding_adults"},
+             "completed_on": _DATE}
+_TOKEN_PARAM = [{"name": "token", "in": "path", "required": True, "schema": _S}]
+
+
+def _audited(summary: str, *args: Any) -> dict[str, Any]:
+    return _with_field_errors(_op(summary + " (audited)", *args), "404", "410")
+
+
+OPENAPI["paths"].update({
+    "/api/v1/volunteers": {
+        "get": _audited("Volunteers with their personal details (?skill= a skill or "
+                        "interest id, ?district=)"),
+        "post": _with_field_errors(_required(_op("Add a volunteer (audited)",
+                                                 _VOLUNTEER_FIELDS, "201"), ["name"]))},
+    "/api/v1/volunteers/{id}": {
+        "parameters": _ID_PARAM, "get": _audited("A volunteer's profile"),
+        "patch": _with_field_errors(_required(_op("Correct some fields (audited)",
+                                                  _VOLUNTEER_FIELDS), []), "404", "410"),
+        "delete": _audited("Erase a volunteer: personal data, checks, training and "
+                           "consent history; a tombstone of random ids remains")},
+    "/api/v1/volunteers/{id}/export": {
+        "parameters": _ID_PARAM,
+        "get": _audited("Everything stored about a volunteer, as JSON")},
+    "/api/v1/volunteers/{id}/access-link": {
+        "parameters": _ID_PARAM,
+        "post": _audited("A private /me/{token} link for the volunteer (30 days; replaces "
+                         "the previous one)", None, "201")},
+    "/api/v1/volunteers/{id}/checks": {
+        "parameters": _ID_PARAM,
+        "post": _audited("Record a check's status (never certificate contents)", _CHECK,
+                         "201")},
+    "/api/v1/volunteers/{id}/checks/{check}": {
+        "parameters": [*_ID_PARAM, {"name": "check", "in": "path", "required": True,
+                                    "schema": _S}],
+        "delete": _audited("Delete a recorded check")},
+    "/api/v1/volunteers/{id}/training": {
+        "parameters": _ID_PARAM,
+        "post": _audited("Record training done", _TRAINING, "201")},
+    "/api/v1/checks/lapsing": {
+        "get": _op("Clear checks due for renewal within ?within_days= (default 30), and "
+                   "lapsed ones not yet renewed")},
+})
+
+
+def _own_op(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The volunteer's own link: no staff token, the path's token is the credential."""
+    op = _op(summary, body)
+    op["security"] = []
+    op["responses"]["404"] = op["responses"].pop("401")
+    return op
+
+
+for _path, _summary in (("/me/{token}", "The volunteer's own data (GET), corrected (PATCH) "
+                                         "or erased (DELETE)"),
+                        ("/me/{token}/export", "Everything stored about the volunteer")):
+    OPENAPI["paths"][_path] = {"parameters": _TOKEN_PARAM, "get": _own_op(_summary)}
+OPENAPI["paths"]["/me/{token}"].update({
+    "patch": _with_field_errors(_required(_own_op("Correct my data", _VOLUNTEER_FIELDS), [])),
+    "delete": _own_op("Delete my data")})

@@ -1,0 +1,267 @@
+"""Volunteers, their consent history, checks, training and private access links.
+
+Personal fields live in the `volunteers` row only; deleting a volunteer deletes that row (its
+consents, checks, training and link go with it) and leaves a tombstone of random ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from hub.store.db import Database
+from hub.volunteers.model import CONSENTS, Check, Profile, StaffRecord, TrainingInput
+from hub.volunteers.model import CheckInput as CheckIn
+
+_PROFILE_COLUMNS = ("name", "email", "handle", "phone", "district", "latitude", "longitude",
+                    "skills", "interests", "tags", "languages", "availability",
+                    "max_commitments", *CONSENTS, "references_received", "references_on")
+
+
+@dataclass(frozen=True)
+class Volunteer:
+    id: int
+    uuid: str
+    pseudonym: str
+    profile: Profile
+    staff: StaffRecord
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    consent: str
+    given: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class Training:
+    uuid: str
+    course: str
+    completed_on: date
+    recorded_at: float
+
+
+@dataclass(frozen=True)
+class LapsingCheck:
+    check: Check
+    volunteer_uuid: str
+    name: str
+    status: str  # "lapsing" (renewal due within the window) or "lapsed"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Rows <-> values ---------------------------------------------------------------------------
+def _profile_values(profile: Profile, staff: StaffRecord) -> tuple[Any, ...]:
+    dumps = orjson.dumps
+    return (profile.name, profile.email, profile.handle, profile.phone, profile.district,
+            profile.latitude, profile.longitude, dumps(list(profile.skills)).decode(),
+            dumps(list(profile.interests)).decode(), dumps(list(profile.tags)).decode(),
+            dumps(list(profile.languages)).decode(),
+            dumps({d: list(p) for d, p in profile.availability.items()}).decode(),
+            profile.max_commitments, *(int(profile.consents[c]) for c in CONSENTS),
+            staff.references_received,
+            staff.references_on.isoformat() if staff.references_on else None)
+
+
+def _volunteer(row: aiosqlite.Row) -> Volunteer:
+    loads = orjson.loads
+    profile = Profile(
+        name=row["name"], email=row["email"], handle=row["handle"], phone=row["phone"],
+        district=row["district"], latitude=row["latitude"], longitude=row["longitude"],
+        skills=tuple(loads(row["skills"])), interests=tuple(loads(row["interests"])),
+        tags=tuple(loads(row["tags"])), languages=tuple(loads(row["languages"])),
+        availability={d: tuple(p) for d, p in loads(row["availability"]).items()},
+        max_commitments=row["max_commitments"],
+        consents={c: bool(row[c]) for c in CONSENTS})
+    refs_on = row["references_on"]
+    staff = StaffRecord(row["references_received"],
+                        date.fromisoformat(refs_on) if refs_on else None)
+    return Volunteer(row["id"], row["uuid"], row["pseudonym"], profile, staff,
+                     row["created_at"], row["updated_at"])
+
+
+def _check(row: aiosqlite.Row) -> Check:
+    return Check(row["uuid"], row["volunteer_id"], row["type"],
+                 date.fromisoformat(row["checked_on"]), date.fromisoformat(row["renewal_on"]),
+                 row["decision"], row["recorded_at"])
+
+
+async def _log_consents(conn: aiosqlite.Connection, volunteer_id: int,
+                        before: dict[str, bool], after: dict[str, bool], now: float) -> None:
+    changed = [(volunteer_id, c, int(after[c]), now) for c in CONSENTS
+               if after[c] != before.get(c, False)]
+    await conn.executemany("INSERT INTO volunteer_consents (volunteer_id, consent, given, at) "
+                           "VALUES (?, ?, ?, ?)", changed)
+
+
+# Volunteers --------------------------------------------------------------------------------
+async def add_volunteer(db: Database, profile: Profile,
+                        staff: StaffRecord | None = None) -> Volunteer:
+    """A new volunteer with fresh random ids (the pseudonym owes nothing to their data)."""
+    staff, now = staff or StaffRecord(), time.time()
+    ids = (str(uuid.uuid4()), secrets.token_urlsafe(16))
+    columns = ", ".join(_PROFILE_COLUMNS)
+    marks = ", ".join("?" * (len(_PROFILE_COLUMNS) + 4))
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            f"INSERT INTO volunteers (uuid, pseudonym, {columns}, created_at, updated_at) "
+            f"VALUES ({marks})", (*ids, *_profile_values(profile, staff), now, now))
+        row_id = cursor.lastrowid or 0
+        await _log_consents(conn, row_id, {}, profile.consents, now)
+    return Volunteer(row_id, *ids, profile, staff, now, now)
+
+
+async def get_volunteer(db: Database, volunteer_uuid: str) -> Volunteer | None:
+    row = await db.fetchone("SELECT * FROM volunteers WHERE uuid = ?", (volunteer_uuid,))
+    return None if row is None else _volunteer(row)
+
+
+async def is_deleted(db: Database, volunteer_uuid: str) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM volunteer_tombstones WHERE uuid = ?",
+                                  (volunteer_uuid,)))
+
+
+async def update_volunteer(db: Database, volunteer: Volunteer, profile: Profile,
+                           staff: StaffRecord) -> Volunteer:
+    """Store a corrected profile; consents that changed join the history."""
+    now = time.time()
+    assignments = ", ".join(f"{c} = ?" for c in _PROFILE_COLUMNS)
+    async with db.transaction() as conn:
+        await conn.execute(f"UPDATE volunteers SET {assignments}, updated_at = ? WHERE id = ?",
+                           (*_profile_values(profile, staff), now, volunteer.id))
+        await _log_consents(conn, volunteer.id, volunteer.profile.consents, profile.consents,
+                            now)
+    return Volunteer(volunteer.id, volunteer.uuid, volunteer.pseudonym, profile, staff,
+                     volunteer.created_at, now)
+
+
+async def delete_volunteer(db: Database, volunteer: Volunteer) -> float:
+    """Erase the volunteer; only the tombstone (random ids and the time) remains."""
+    now = time.time()
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO volunteer_tombstones (uuid, pseudonym, deleted_at) "
+                           "VALUES (?, ?, ?)", (volunteer.uuid, volunteer.pseudonym, now))
+        await conn.execute("DELETE FROM volunteers WHERE id = ?", (volunteer.id,))
+    return now
+
+
+async def list_volunteers(db: Database, *, skill: str | None = None,
+                          district: str | None = None, limit: int = 200) -> list[Volunteer]:
+    """Volunteers by name; `skill` matches a skill or an interest."""
+    where, params = [], []
+    if skill:
+        where.append("(EXISTS (SELECT 1 FROM json_each(v.skills) WHERE value = ?) OR "
+                     "EXISTS (SELECT 1 FROM json_each(v.interests) WHERE value = ?))")
+        params += [skill, skill]
+    if district:
+        where.append("v.district = ?")
+        params.append(district)
+    sql = ("SELECT v.* FROM volunteers v" + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY v.name COLLATE NOCASE, v.id LIMIT ?")
+    return [_volunteer(r) for r in await db.fetchall(sql, [*params, limit])]
+
+
+async def consent_history(db: Database, volunteer_id: int) -> list[ConsentChange]:
+    rows = await db.fetchall("SELECT consent, given, at FROM volunteer_consents "
+                             "WHERE volunteer_id = ? ORDER BY id", (volunteer_id,))
+    return [ConsentChange(r["consent"], bool(r["given"]), r["at"]) for r in rows]
+
+
+# Checks and training -----------------------------------------------------------------------
+async def add_check(db: Database, volunteer_id: int, check: CheckIn) -> Check:
+    stored = Check(str(uuid.uuid4()), volunteer_id, check.type, check.checked_on,
+                   check.renewal_on, check.decision, time.time())
+    await db.execute(
+        "INSERT INTO volunteer_checks (uuid, volunteer_id, type, checked_on, renewal_on, "
+        "decision, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (stored.uuid, volunteer_id, stored.type, stored.checked_on.isoformat(),
+         stored.renewal_on.isoformat(), stored.decision, stored.recorded_at))
+    return stored
+
+
+async def list_checks(db: Database, volunteer_id: int) -> list[Check]:
+    rows = await db.fetchall("SELECT * FROM volunteer_checks WHERE volunteer_id = ? "
+                             "ORDER BY checked_on, id", (volunteer_id,))
+    return [_check(r) for r in rows]
+
+
+async def delete_check(db: Database, volunteer_id: int, check_uuid: str) -> bool:
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM volunteer_checks WHERE volunteer_id = ? AND uuid = ?",
+            (volunteer_id, check_uuid))
+        return cursor.rowcount > 0
+
+
+async def lapsing_checks(db: Database, within_days: int,
+                         today: date | None = None) -> list[LapsingCheck]:
+    """Clear checks whose renewal falls within `within_days` (or has passed), soonest first,
+    unless a later clear check of the same type for the same volunteer replaces them."""
+    today = today or date.today()
+    horizon = (today + timedelta(days=within_days)).isoformat()
+    rows = await db.fetchall(
+        "SELECT c.*, v.uuid AS volunteer_uuid, v.name FROM volunteer_checks c "
+        "JOIN volunteers v ON v.id = c.volunteer_id "
+        "WHERE c.decision = 'clear' AND c.renewal_on <= ? AND NOT EXISTS ("
+        "  SELECT 1 FROM volunteer_checks n WHERE n.volunteer_id = c.volunteer_id "
+        "  AND n.type = c.type AND n.decision = 'clear' AND n.renewal_on > c.renewal_on) "
+        "ORDER BY c.renewal_on, c.id", (horizon,))
+    return [LapsingCheck(_check(r), r["volunteer_uuid"], r["name"],
+                         "lapsed" if r["renewal_on"] <= today.isoformat() else "lapsing")
+            for r in rows]
+
+
+async def add_training(db: Database, volunteer_id: int, training: TrainingInput) -> Training:
+    stored = Training(str(uuid.uuid4()), training.course, training.completed_on, time.time())
+    await db.execute(
+        "INSERT INTO volunteer_training (uuid, volunteer_id, course, completed_on, "
+        "recorded_at) VALUES (?, ?, ?, ?, ?)",
+        (stored.uuid, volunteer_id, stored.course, stored.completed_on.isoformat(),
+         stored.recorded_at))
+    return stored
+
+
+async def list_training(db: Database, volunteer_id: int) -> list[Training]:
+    rows = await db.fetchall("SELECT * FROM volunteer_training WHERE volunteer_id = ? "
+                             "ORDER BY completed_on, id", (volunteer_id,))
+    return [Training(r["uuid"], r["course"], date.fromisoformat(r["completed_on"]),
+                     r["recorded_at"]) for r in rows]
+
+
+# Access links ------------------------------------------------------------------------------
+async def new_access_link(db: Database, volunteer_id: int, lifetime: float) -> tuple[str, float]:
+    """A fresh private token (returned once, stored hashed), replacing any earlier link."""
+    token, now = secrets.token_urlsafe(32), time.time()
+    await db.execute(
+        "INSERT INTO volunteer_access_links (volunteer_id, token_hash, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (volunteer_id) DO UPDATE SET "
+        "token_hash = excluded.token_hash, created_at = excluded.created_at, "
+        "expires_at = excluded.expires_at", (volunteer_id, token_hash(token), now, now + lifetime))
+    return token, now + lifetime
+
+
+async def volunteer_for_token(db: Database, token: str) -> Volunteer | None:
+    row = await db.fetchone(
+        "SELECT v.* FROM volunteer_access_links l JOIN volunteers v ON v.id = l.volunteer_id "
+        "WHERE l.token_hash = ? AND l.expires_at > ?", (token_hash(token), time.time()))
+    return None if row is None else _volunteer(row)
+
+
+async def api_token_id(db: Database, token: str) -> int | None:
+    """The id of the staff API token in use, so audit rows say which token acted."""
+    return await db.fetchval("SELECT id FROM api_tokens WHERE token_hash = ?",
+                             (token_hash(token),))

@@ -1,0 +1,1 @@
+"""Volunteers at this hub: their profiles, consents and checks (validation and services)."""

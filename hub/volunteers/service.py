@@ -1,0 +1,202 @@
+"""Volunteers as staff and the volunteers themselves see them: create, read, correct, export,
+delete, record checks and training, and hand out private access links.
+
+Every staff read or change is audited (`volunteer.read`, `volunteer.update`...). The audit row
+names the volunteer by their random uuid and lists changed field names, never values, so the
+log itself holds no personal data and survives the volunteer's deletion harmlessly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from federation.errors import NotFound
+from hub.store import audit
+from hub.store import volunteers as store
+from hub.store.db import Database
+from hub.store.volunteers import ConsentChange, Training, Volunteer
+from hub.volunteers.model import (
+    STAFF_FIELDS,
+    Check,
+    StaffRecord,
+    check_status,
+    parse_check,
+    parse_profile,
+    parse_staff_record,
+    parse_training,
+)
+
+ACCESS_LINK_LIFETIME = 30 * 24 * 3600.0  # a volunteer's link works for 30 days
+
+
+class Gone(NotFound):
+    """The volunteer asked to be deleted; only a tombstone is left."""
+
+    status = 410
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: staff through an API token (`token_id`), or the volunteer by their link."""
+
+    via: str  # "api" or "access_link"
+    token_id: int | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.via == "api"
+
+
+async def _audit(db: Database, actor: Actor, action: str, volunteer_uuid: str,
+                 **detail: Any) -> None:
+    if actor.token_id is not None:
+        detail["token"] = actor.token_id
+    await audit.record(db, None, action, f"volunteer:{volunteer_uuid}",
+                       {"via": actor.via, **detail})
+
+
+async def require(db: Database, volunteer_uuid: str) -> Volunteer:
+    found = await store.get_volunteer(db, volunteer_uuid)
+    if found is not None:
+        return found
+    if await store.is_deleted(db, volunteer_uuid):
+        raise Gone("this volunteer's data was deleted at their request")
+    raise NotFound("no such volunteer")
+
+
+def _split(data: dict[str, Any], actor: Actor) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Profile fields and staff-only fields; a volunteer may send only the former."""
+    if not actor.is_staff:
+        return data, {}  # parse_profile refuses staff-only fields as unknown
+    return ({k: v for k, v in data.items() if k not in STAFF_FIELDS},
+            {k: v for k, v in data.items() if k in STAFF_FIELDS})
+
+
+async def create(db: Database, data: dict[str, Any], actor: Actor) -> Volunteer:
+    profile_data, staff_data = _split(data, actor)
+    profile = parse_profile(profile_data)
+    staff = parse_staff_record(staff_data, StaffRecord())
+    volunteer = await store.add_volunteer(db, profile, staff)
+    await _audit(db, actor, "volunteer.create", volunteer.uuid)
+    return volunteer
+
+
+async def read(db: Database, volunteer: Volunteer, actor: Actor) -> Volunteer:
+    if actor.is_staff:
+        await _audit(db, actor, "volunteer.read", volunteer.uuid)
+    return volunteer
+
+
+async def update(db: Database, volunteer: Volunteer, data: dict[str, Any],
+                 actor: Actor) -> Volunteer:
+    profile_data, staff_data = _split(data, actor)
+    profile = parse_profile(profile_data, volunteer.profile)
+    staff = parse_staff_record(staff_data, volunteer.staff)
+    updated = await store.update_volunteer(db, volunteer, profile, staff)
+    await _audit(db, actor, "volunteer.update", volunteer.uuid, fields=sorted(data))
+    return updated
+
+
+async def delete(db: Database, volunteer: Volunteer, actor: Actor) -> float:
+    deleted_at = await store.delete_volunteer(db, volunteer)
+    await _audit(db, actor, "volunteer.delete", volunteer.uuid)
+    return deleted_at
+
+
+async def list_for_staff(db: Database, actor: Actor, *, skill: str | None,
+                         district: str | None) -> list[Volunteer]:
+    found = await store.list_volunteers(db, skill=skill, district=district)
+    await audit.record(db, None, "volunteer.list", "volunteers",
+                       {"via": actor.via, "token": actor.token_id, "skill": skill,
+                        "district": district, "count": len(found)})
+    return found
+
+
+# Checks and training -----------------------------------------------------------------------
+async def record_check(db: Database, volunteer: Volunteer, data: dict[str, Any],
+                       actor: Actor) -> Check:
+    check = await store.add_check(db, volunteer.id, parse_check(data))
+    await _audit(db, actor, "volunteer.check.record", volunteer.uuid, check=check.uuid,
+                 type=check.type)
+    return check
+
+
+async def remove_check(db: Database, volunteer: Volunteer, check_uuid: str,
+                       actor: Actor) -> None:
+    if not await store.delete_check(db, volunteer.id, check_uuid):
+        raise NotFound("no such check for this volunteer")
+    await _audit(db, actor, "volunteer.check.delete", volunteer.uuid, check=check_uuid)
+
+
+async def record_training(db: Database, volunteer: Volunteer, data: dict[str, Any],
+                          actor: Actor) -> Training:
+    training = await store.add_training(db, volunteer.id, parse_training(data))
+    await _audit(db, actor, "volunteer.training.record", volunteer.uuid, course=training.course)
+    return training
+
+
+# Data rights -------------------------------------------------------------------------------
+async def access_link(db: Database, volunteer: Volunteer, actor: Actor) -> tuple[str, float]:
+    token, expires_at = await store.new_access_link(db, volunteer.id, ACCESS_LINK_LIFETIME)
+    await _audit(db, actor, "volunteer.access_link", volunteer.uuid)
+    return token, expires_at
+
+
+async def by_access_token(db: Database, token: str) -> Volunteer:
+    found = await store.volunteer_for_token(db, token)
+    if found is None:
+        raise NotFound("this link is unknown or has expired; ask the hub for a new one")
+    return found
+
+
+async def export(db: Database, volunteer: Volunteer, actor: Actor,
+                 today: date | None = None) -> dict[str, Any]:
+    """Everything stored about the volunteer, as one JSON object (subject access)."""
+    today = today or date.today()
+    checks = await store.list_checks(db, volunteer.id)
+    training = await store.list_training(db, volunteer.id)
+    history = await store.consent_history(db, volunteer.id)
+    if actor.is_staff:
+        await _audit(db, actor, "volunteer.export", volunteer.uuid)
+    return {**volunteer_json(volunteer),
+            "checks": [check_json(c, today) for c in checks],
+            "training": [training_json(t) for t in training],
+            "consent_history": [consent_json(c) for c in history],
+            "exported_at": iso(datetime.now(UTC).timestamp())}
+
+
+# JSON shapes -------------------------------------------------------------------------------
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def volunteer_json(volunteer: Volunteer) -> dict[str, Any]:
+    p, s = volunteer.profile, volunteer.staff
+    return {"id": volunteer.uuid, "pseudonym": volunteer.pseudonym, "name": p.name,
+            "email": p.email, "handle": p.handle, "phone": p.phone, "district": p.district,
+            "latitude": p.latitude, "longitude": p.longitude, "skills": list(p.skills),
+            "interests": list(p.interests), "tags": list(p.tags),
+            "languages": list(p.languages),
+            "availability": {d: list(parts) for d, parts in p.availability.items()},
+            "max_commitments": p.max_commitments, "consents": dict(p.consents),
+            "references_received": s.references_received,
+            "references_on": s.references_on.isoformat() if s.references_on else None,
+            "created_at": iso(volunteer.created_at), "updated_at": iso(volunteer.updated_at)}
+
+
+def check_json(check: Check, today: date) -> dict[str, Any]:
+    return {"id": check.uuid, "type": check.type, "checked_on": check.checked_on.isoformat(),
+            "renewal_on": check.renewal_on.isoformat(), "decision": check.decision,
+            "status": check_status(check, today), "recorded_at": iso(check.recorded_at)}
+
+
+def training_json(training: Training) -> dict[str, Any]:
+    return {"id": training.uuid, "course": training.course,
+            "completed_on": training.completed_on.isoformat(),
+            "recorded_at": iso(training.recorded_at)}
+
+
+def consent_json(change: ConsentChange) -> dict[str, Any]:
+    return {"consent": change.consent, "given": change.given, "at": iso(change.at)}
