@@ -13,6 +13,7 @@ import signal
 import socket
 import statistics
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -90,6 +91,19 @@ def machine_busy() -> float:
     ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     idle, iowait = ticks[3], ticks[4]  # user nice system idle iowait irq softirq steal
     return (sum(ticks) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds each live thread of this process has run so far, keyed by its name and
+    native id (from /proc/self/task/*/schedstat, nanosecond resolution)."""
+    found = {}
+    for thread in threading.enumerate():
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/schedstat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        found[f"{thread.name}#{thread.native_id}"] = int(stat.split()[0]) / 1e9
+    return found
 
 
 def print_pairs(title: str, pairs: Sequence[tuple[str, str]]) -> None:

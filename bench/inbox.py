@@ -39,7 +39,6 @@ import multiprocessing
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -64,16 +63,9 @@ from bench.common import (
     serve,
     watchdog,
 )
-from bench.loadgen import Load, Pool, Request, Shot, fire
+from bench.inbox_load import INBOX_PATH, GeneratorConfig, activity_id, generator_main
+from bench.loadgen import Shot
 from federation.inbox import InboxProcessor, InboxReceiver
-from federation.keys import (
-    SigningKey,
-    generate_rsa_key,
-    load_private_key_pem,
-    private_key_to_pem,
-    public_key_to_pem,
-)
-from federation.signatures import sign_request
 from hub.app import create_app
 from hub.services.actors import parse_actor
 from hub.settings import Settings
@@ -85,8 +77,6 @@ from hub.store.inbound import SqliteInboundStore
 from hub.web.keys import HUB
 
 GOAL = 0.35  # the hub's rate as a share of the bare handler's
-ACTIVITY_JSON = "application/activity+json"
-INBOX_PATH = "/inbox"  # the shared inbox, where most fediverse traffic arrives
 # Requests signed per second of hub load: above what the hub reaches on our 2-core machines,
 # so the pool should not run dry; if it does, the run ends early (the table says "all sent")
 # and the rate stays true. Signing costs ~0.5 ms a request here, so this bounds the set-up.
@@ -108,17 +98,6 @@ class Options:
     breakdown: bool
 
 
-@dataclass(frozen=True)
-class GeneratorConfig:
-    hub_url: str
-    hub_actor: str
-    actors: int
-    requests: int
-    client: str
-    concurrency: int
-    time_limit: float
-
-
 def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per run")
@@ -136,91 +115,6 @@ def parse_args(argv: list[str] | None) -> Options:
     a = parser.parse_args(argv)
     return Options(a.seconds, a.concurrency, a.rounds, a.actors, a.warmup, a.client,
                    a.processor == "on" and not a.breakdown, a.breakdown)
-
-
-# The load generator's side ------------------------------------------------------------------
-
-def actor_url(index: int) -> str:
-    # Ten remote servers with five actors each (for 50): several origins, as in real traffic.
-    return f"https://social{index % 10}.example/users/user{index}"
-
-
-def activity_id(actors: int, n: int) -> str:
-    return f"{actor_url(n % actors)}/statuses/{1_000_000 + n}/activity"
-
-
-def mastodon_create(actors: int, n: int, hub_actor: str) -> dict[str, Any]:
-    """A Create{Note} shaped as Mastodon 4 sends it (~2 KB), unique by `n`."""
-    actor = actor_url(n % actors)
-    note = f"{actor}/statuses/{1_000_000 + n}"
-    host = actor.split("/")[2]
-    to, cc = [f"{actor}/followers"], [hub_actor]
-    content = (f'<p><span class="h-card"><a href="{hub_actor}" class="u-url mention">@<span>hub'
-               f"</span></a></span> Could the repair café use one more volunteer on Saturday? "
-               f"I can fix bikes. (message {n})</p>")
-    return {
-        "@context": ["https://www.w3.org/ns/activitystreams",
-                     {"ostatus": "http://ostatus.org#", "atomUri": "ostatus:atomUri",
-                      "conversation": "ostatus:conversation", "sensitive": "as:sensitive",
-                      "toot": "http://joinmastodon.org/ns#"}],
-        "id": f"{note}/activity", "type": "Create", "actor": actor,
-        "published": "2026-11-20T09:29:58Z", "to": to, "cc": cc,
-        "object": {
-            "id": note, "type": "Note", "summary": None, "inReplyTo": None,
-            "published": "2026-11-20T09:29:58Z", "url": f"https://{host}/@user/{n}",
-            "attributedTo": actor, "to": to, "cc": cc, "sensitive": False, "atomUri": note,
-            "conversation": f"tag:{host},2026-11-20:objectId={n}:objectType=Conversation",
-            "content": content, "contentMap": {"en": content}, "attachment": [],
-            "tag": [{"type": "Mention", "href": hub_actor, "name": "@hub@hub.example"}],
-            "replies": {"id": f"{note}/replies", "type": "Collection",
-                        "first": {"type": "CollectionPage", "items": [],
-                                  "next": f"{note}/replies?page=true",
-                                  "partOf": f"{note}/replies"}},
-        },
-    }
-
-
-def _new_key_pem(_: int) -> str:
-    return private_key_to_pem(generate_rsa_key(2048))
-
-
-def make_keys(count: int) -> list[SigningKey]:
-    """The actors' keys; RSA key generation holds the GIL, so two processes make them."""
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pems = list(pool.map(_new_key_pem, range(count)))
-    return [SigningKey(f"{actor_url(i)}#main-key", load_private_key_pem(pem))
-            for i, pem in enumerate(pems)]
-
-
-def sign_requests(config: GeneratorConfig, keys: list[SigningKey]) -> list[Request]:
-    """Every request the run may send, signed now (signing is the sender's cost, not ours)."""
-    url = config.hub_url + INBOX_PATH
-    headers = {"Content-Type": ACTIVITY_JSON}
-
-    def sign(n: int) -> Request:
-        body = orjson.dumps(mastodon_create(config.actors, n, config.hub_actor))
-        signed = sign_request("POST", url, headers, body, keys[n % config.actors])
-        return Request(INBOX_PATH, {**headers, **signed}, body)
-
-    with ThreadPoolExecutor(2) as pool:  # RSA signing releases the GIL
-        return list(pool.map(sign, range(config.requests), chunksize=256))
-
-
-def generator_main(conn: Connection, config: GeneratorConfig) -> None:
-    """The load-generator process: prepare, report the actors, then fire on command."""
-    watchdog(config.time_limit)
-    started = time.perf_counter()
-    keys = make_keys(config.actors)
-    load = Load.build(sign_requests(config, keys), config.client)
-    pems = [(actor_url(i), k.key_id, public_key_to_pem(k.private_key))
-            for i, k in enumerate(keys)]
-    conn.send(("ready", pems, len(load.requests), time.perf_counter() - started))
-    unique = Pool(len(load.requests))  # for servers that store: each request once
-    while (command := conn.recv())[0] == "fire":
-        _, target, seconds, warmup, once = command
-        pool = unique if once else Pool(len(load.requests), cycle=True)
-        conn.send(asyncio.run(fire(target, load, pool, concurrency=config.concurrency,
-                                   seconds=seconds, warmup=warmup)))
 
 
 # The server's side --------------------------------------------------------------------------
