@@ -90,7 +90,7 @@ async def handle_create(hub: Hub, activity: dict[str, Any]) -> None:
     if await rsvp_notes.receive_note(hub, activity):
         return
     if not await _is_followed(hub, activity["actor"]):
-        log.info("ignoring %s from %s: not followed", activity["id"], activity["actor"])
+        log.debug("ignoring %s from %s: not followed", activity["id"], activity["actor"])
         return
     if obj["type"] == "Event":
         await receive_event(hub, obj, activity["actor"])
