@@ -28,6 +28,7 @@ from hub.services import follows, keys, posts
 from hub.settings import Settings, SettingsError, load_settings
 from hub.setup import init_hub
 from hub.store import audit, tokens
+from hub.store import backup as backups
 from hub.store import follows as follow_store
 from hub.store import keys as key_store
 from hub.store import staff as staff_store
@@ -66,11 +67,62 @@ def _serve(args: argparse.Namespace) -> str:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every wake-up
+    lock = backups.lock_home(settings.home)  # held until exit: `restore` refuses while it is
     print(f"commonhub: @{settings.name}@{settings.domain} on "
           f"http://{settings.host}:{settings.port}/ (public URL {settings.base_url}/)", flush=True)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
                 access_log=None)
+    lock.close()
     return "stopped"
+
+
+# backup and restore (see docs/operations.md) ----------------------------------------------------
+def _backup(args: argparse.Namespace) -> str:
+    settings = _settings(args)
+    target = Path(args.to) if args.to else backups.default_backup_path(settings.home)
+    info = backups.backup_database(settings.database_path, target)
+    return f"Backed up to {info.path} ({info.size:,} bytes, schema {info.schema_version})"
+
+
+async def _restore(args: argparse.Namespace) -> str:
+    settings = _settings(args)
+    info = backups.check_restorable(Path(args.file))
+    with backups.lock_home(settings.home):
+        _confirm(args, f"Replace the database of {settings.home} with {info.path}?")
+        kept = backups.restore_database(info.path, settings.database_path)
+        lines = [f"Restored {info.path} (schema {info.schema_version}) into "
+                 f"{settings.database_path}",
+                 f"The previous database is kept at {kept}" if kept else "(no database before)"]
+        try:
+            lines += await _after_restore(settings.database_path)
+        except (StoreError, CliError) as exc:
+            raise CliError(f"{exc}\nThe previous database is kept at {kept}") from exc
+    return "\n".join(lines)
+
+
+def _confirm(args: argparse.Namespace, question: str) -> None:
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise CliError("restore replaces the hub's database: say --yes to confirm "
+                       "(standard input is not a terminal)")
+    if input(f"{question} [y/N] ").strip().lower() not in {"y", "yes"}:
+        raise CliError("nothing was restored")
+
+
+async def _after_restore(path: Path) -> list[str]:
+    """Upgrade an older backup to this code's schema, then check it as `check` would."""
+    db = await Database.open(path)
+    try:
+        applied = await db.migrate()
+        integrity = await db.integrity_check()
+        problems = await _check_keys(db)
+    finally:
+        await db.close()
+    if integrity != "ok" or problems:
+        raise CliError("\n".join([f"restored, but: integrity {integrity}", *problems]))
+    return [("Applied migrations: " + ", ".join(applied)) if applied
+            else "Migrations: up to date", "Integrity and keys: ok"]
 
 
 # verbs that work on an open hub ---------------------------------------------------------------
@@ -276,6 +328,12 @@ def _parser() -> argparse.ArgumentParser:
     unfollow.add_argument("target", help="actor URL or @user@host")
     verb("migrate", "Apply database migrations not yet applied.", _migrate)
     verb("check", "Check settings, database and keys; non-zero exit on a problem.", _check)
+    backup = verb("backup", "Copy the database while the hub may be serving.", _backup)
+    backup.add_argument("--to", help="the new file (default HOME/backups/commonhub-DATE.db)")
+    restore = verb("restore", "Replace the database with a backup; the hub must be stopped.",
+                   _restore)
+    restore.add_argument("file", help="a file made by `commonhub backup`")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _add_group(verbs, verb, "token", "Manage staff API tokens.", [
         ("create", "Create a staff API token (printed once).", _token_create,
          [("--label", {"default": "staff", "help": "what the token is for"})]),
