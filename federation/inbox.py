@@ -271,7 +271,8 @@ class InboxProcessor:
 
     def __init__(self, store: InboundStore, dispatcher: Dispatcher, *, batch: int = 100,
                  max_attempts: int = 10, backoff_cap: float = 3600.0,
-                 poll_interval: float = 5.0, clock: Callable[[], float] = time.time) -> None:
+                 poll_interval: float = 5.0, clock: Callable[[], float] = time.time,
+                 wake_delay: float = 0.0) -> None:
         self._store = store
         self._dispatcher = dispatcher
         self._batch = batch
@@ -280,10 +281,30 @@ class InboxProcessor:
         self._poll_interval = poll_interval
         self._clock = clock
         self._wake = asyncio.Event()
+        self._wake_delay = wake_delay
+        self._wake_timer: asyncio.TimerHandle | None = None
         self._running = asyncio.Lock()  # one pass at a time, or a row could run twice
 
     def wake(self) -> None:
-        """Process soon: call after storing a new activity."""
+        """Process soon: call after storing a new activity.
+
+        With a `wake_delay`, wake-ups within that many seconds of the first are coalesced:
+        during a burst the processor claims bigger batches, less often, and leaves the
+        event loop to the requests in between.
+        """
+        if self._wake_delay <= 0 or self._wake.is_set():
+            self._wake.set()
+            return
+        if self._wake_timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._wake.set()
+                return
+            self._wake_timer = loop.call_later(self._wake_delay, self._wake_now)
+
+    def _wake_now(self) -> None:
+        self._wake_timer = None
         self._wake.set()
 
     async def run_once(self) -> int:

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 WAKE_INTERVAL = 5.0        # seconds between scheduler wake-ups of the queue workers
 BACKSTOP_POLL = 60.0
+INBOX_WAKE_DELAY = 0.01  # stored activities are processed in batches at most this much later
 KEY_RELOAD_INTERVAL = 30.0  # a key rotated by the CLI is picked up within this
 JOB_INTERVAL = 30.0  # how often due reminders and digests are looked for
 
@@ -110,7 +111,8 @@ class _Workers:
         self.inbound = SqliteInboundStore(hub.db)
         # The scheduler wakes both workers every WAKE_INTERVAL; their own poll is a backstop.
         self.processor = InboxProcessor(self.inbound, build_dispatcher(hub),
-                                        poll_interval=BACKSTOP_POLL)
+                                        poll_interval=BACKSTOP_POLL,
+                                        wake_delay=INBOX_WAKE_DELAY)
         # Inbox URLs come from remote documents: deliveries get the same SSRF guard as fetches.
         self.session = make_guarded_session(
             allow_loopback=s.dev, allow_private=s.allow_private_addresses,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+import weakref
 from typing import Any
 
 from federation.errors import NotFound, ValidationError
@@ -11,6 +13,45 @@ from hub.activitypub.context import CONTEXT
 from hub.runtime import Hub
 from hub.services.outbox import send_to_actor
 from hub.store import follows as follow_store
+from hub.store.db import Database
+
+# How long the set of followed actors is trusted before it is read again: follows changed by
+# another process (the CLI's unfollow) reach the hub's inbox processing within this.
+FOLLOWED_REFRESH = 10.0
+
+
+class _Followed:
+    """The accepted `following` actor ids of one database, kept in memory."""
+
+    def __init__(self) -> None:
+        self.ids: frozenset[str] = frozenset()
+        self.loaded_at: float | None = None
+
+
+_followed: weakref.WeakKeyDictionary[Database, _Followed] = weakref.WeakKeyDictionary()
+
+
+async def is_followed(hub: Hub, actor_id: str) -> bool:
+    """Whether the hub follows `actor_id` (an accepted Follow), without a query per call.
+
+    The set is read once, again after every change made through this module, and at least
+    every FOLLOWED_REFRESH seconds in case another process changed `following`.
+    """
+    cache = _followed.get(hub.db)
+    if cache is None:
+        cache = _followed[hub.db] = _Followed()
+    now = time.monotonic()
+    if cache.loaded_at is None or now - cache.loaded_at > FOLLOWED_REFRESH:
+        rows = await hub.db.fetchall("SELECT actor_id FROM following WHERE state = 'accepted'")
+        cache.ids, cache.loaded_at = frozenset(r[0] for r in rows), now
+    return actor_id in cache.ids
+
+
+def forget_followed(db: Database) -> None:
+    """`following` changed: read the set again on the next `is_followed`."""
+    cache = _followed.get(db)
+    if cache is not None:
+        cache.loaded_at = None
 
 
 def object_id(value: Any) -> str | None:
@@ -94,6 +135,7 @@ async def follow(hub: Hub, target: str) -> str:
         raise ValidationError("a hub cannot follow itself")
     follow_id = hub.urls.activity(str(uuid.uuid4()))
     await follow_store.add_following(hub.db, actor.id, follow_id)
+    forget_followed(hub.db)
     activity = {"@context": CONTEXT, **_follow_echo(follow_id, hub.urls.actor, actor.id)}
     await send_to_actor(hub, activity, actor.id)
     return actor.id
@@ -102,6 +144,7 @@ async def follow(hub: Hub, target: str) -> str:
 async def unfollow(hub: Hub, target: str) -> None:
     actor_id = await resolve_actor_id(hub, target)
     row = await follow_store.remove_following(hub.db, actor_id)
+    forget_followed(hub.db)
     if row is None:
         raise NotFound(f"this hub does not follow {actor_id}")
     undo = _response(hub, "Undo", _follow_echo(row["follow_id"], hub.urls.actor, actor_id),
@@ -122,3 +165,4 @@ async def receive_follow_answer(hub: Hub, activity: dict[str, Any], accepted: bo
         raise ValidationError("the answer names a Follow we did not send")
     await follow_store.set_following_state(hub.db, activity["actor"],
                                            "accepted" if accepted else "rejected")
+    forget_followed(hub.db)
