@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from federation.digest import verify_digest_header
@@ -160,16 +161,26 @@ def _algorithm(params: Mapping[str, str]) -> str:
 
 def signed_header_names(params: Mapping[str, str]) -> list[str]:
     """The signed header list; absent means `(created)` for hs2019, else `date` (draft-12)."""
-    default = "(created)" if _algorithm(params) == "hs2019" else "date"
+    return _header_names(params, _algorithm(params))
+
+
+def _header_names(params: Mapping[str, str], algorithm: str) -> list[str]:
+    default = "(created)" if algorithm == "hs2019" else "date"
     names = params.get("headers", default).lower().split()
     if not names:
         raise SignatureError("the signature covers no headers")
     return names
 
 
+# Requests arriving in the same second share their Date value: parse each value once.
+@lru_cache(maxsize=256)
+def _http_date_timestamp(value: str) -> float:
+    return parsedate_to_datetime(value).timestamp()
+
+
 def _parse_http_date(value: str) -> float:
     try:
-        return parsedate_to_datetime(value).timestamp()
+        return _http_date_timestamp(value)
     except (TypeError, ValueError, IndexError) as exc:
         raise SignatureError(f"invalid Date header {value!r}") from exc
 
@@ -209,8 +220,9 @@ def check_request(
     for required in ("keyId", "signature"):
         if not params.get(required):
             raise SignatureError(f"the Signature header has no {required}")
-    names = signed_header_names(params)
-    if _algorithm(params).startswith("rsa") and ({"(created)", "(expires)"} & set(names)):
+    algorithm = _algorithm(params)
+    names = _header_names(params, algorithm)
+    if algorithm.startswith("rsa") and ("(created)" in names or "(expires)" in names):
         raise SignatureError("(created) and (expires) are not allowed with rsa-sha256")
     for required in ("(request-target)", "host"):
         if required not in names:
