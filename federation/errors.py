@@ -54,6 +54,16 @@ class UnsupportedMediaType(FederationError):
     status = 415
 
 
+class RateLimited(FederationError):
+    """Too many requests from one remote host; `retry_after` says when to come back."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class FetchError(FederationError):
     """A remote document could not be fetched (network, status, size, time)."""
 

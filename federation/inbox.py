@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 import zlib
@@ -29,6 +30,7 @@ from federation.errors import (
     FederationError,
     ForbiddenActivity,
     PayloadTooLarge,
+    RateLimited,
     SignatureError,
     UnsupportedMediaType,
     ValidationError,
@@ -80,13 +82,25 @@ class InboundStore(Protocol):
     async def retry_later(self, item_id: int, next_attempt_at: float, error: str) -> None: ...
 
 
+class HostRateLimit(Protocol):
+    """Per-host request budget; `hub.web.ratelimit.TokenBucket` implements it.
+
+    Both return 0.0 when allowed, else the seconds until the host may send again.
+    """
+
+    def peek(self, key: str) -> float: ...
+
+    def take(self, key: str) -> float: ...
+
+
 class InboxReceiver:
     """The aiohttp handler for inbox POSTs. See the module docstring for the order of checks."""
 
     def __init__(self, store: InboundStore, key_lookup: KeyLookup, *, base_url: str,
                  max_body: int = 1_000_000, window: int = 3900, max_depth: int = 32,
                  is_blocked: Callable[[str], bool] | None = None,
-                 on_stored: Callable[[], None] | None = None) -> None:
+                 on_stored: Callable[[], None] | None = None,
+                 rate_limit: HostRateLimit | None = None) -> None:
         self._store = store
         self._key_lookup = key_lookup
         # Behind a reverse proxy request.url is the proxy's view; signatures cover the public one.
@@ -96,6 +110,7 @@ class InboxReceiver:
         self._max_depth = max_depth
         self._is_blocked = is_blocked
         self._on_stored = on_stored
+        self._rate_limit = rate_limit
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
@@ -111,7 +126,9 @@ class InboxReceiver:
 
     async def receive(self, request: web.Request) -> tuple[str, str, bytes]:
         """Run every check; returns (activity id, actor id, raw body) of an acceptable POST."""
-        self._refuse_blocked(_key_id(request.headers))
+        key_id = _key_id(request.headers)
+        self._refuse_blocked(key_id)
+        self._check_rate(key_id, spend=False)
         check_media_type(request.content_type)
         body = await read_capped(request, self._max_body)
         activity = parse_activity(body, self._max_depth)
@@ -125,6 +142,7 @@ class InboxReceiver:
             raise SignatureError(
                 f"the request is signed by {verified.owner}, not by the actor {actor_id}")
         check_origins(activity, actor_id)
+        self._check_rate(verified.key_id, spend=True)
         return activity_id, actor_id, body
 
     def _refuse_blocked(self, url: str | None) -> None:
@@ -135,9 +153,29 @@ class InboxReceiver:
             raise ForbiddenActivity(f"{host} is blocked on this hub")
 
 
+    def _check_rate(self, key_id: str | None, *, spend: bool) -> None:
+        """429 once the key's host has used its budget.
+
+        Only verified requests spend a token, so forged key ids cannot use up a real peer's
+        budget; a host already over it is refused before its body is read or verified.
+        """
+        if self._rate_limit is None or not key_id:
+            return
+        # host[:port], as origins go: two servers on one name are two senders.
+        host = urlsplit(key_id).netloc.rpartition("@")[2].lower()
+        if not host:
+            return
+        wait = self._rate_limit.take(host) if spend else self._rate_limit.peek(host)
+        if wait > 0:
+            raise RateLimited(f"too many activities from {host}", retry_after=wait)
+
+
 def error_response(exc: FederationError) -> web.Response:
-    return web.Response(status=exc.status, body=orjson.dumps({"error": exc.message}),
-                        content_type="application/json")
+    response = web.Response(status=exc.status, body=orjson.dumps({"error": exc.message}),
+                            content_type="application/json")
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return response
 
 
 def check_media_type(content_type: str) -> None:

@@ -37,7 +37,7 @@ from hub.web import (
 )
 from hub.web.errors import error_middleware, security_headers
 from hub.web.keys import HUB, INBOX, JOBS, SETTINGS, TEMPLATES
-from hub.web.ratelimit import RATE_LIMITS, RateLimits
+from hub.web.ratelimit import RATE_LIMITS, RateLimits, TokenBucket
 from hub.web.render import make_templates
 
 log = logging.getLogger(__name__)
@@ -97,9 +97,17 @@ async def _hub_context(app: web.Application) -> AsyncIterator[None]:
             app[INBOX] = InboxReceiver(
                 workers.inbound, hub.actors.key_lookup, base_url=settings.base_url,
                 max_body=settings.max_body_bytes, window=settings.signature_window,
-                on_stored=workers.processor.wake)
+                on_stored=workers.processor.wake, rate_limit=_inbox_rate_limit(app))
             app[JOBS] = workers.jobs
             yield
+
+
+def _inbox_rate_limit(app: web.Application) -> TokenBucket | None:
+    """Each remote host's budget of inbox deliveries (per key host), if limited."""
+    s = app[SETTINGS]
+    if s.inbox_rate_limit == 0:
+        return None
+    return app[RATE_LIMITS].bucket("inbox", s.inbox_rate_limit, s.inbox_rate_window)
 
 
 class _Workers:

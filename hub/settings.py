@@ -51,6 +51,10 @@ class Settings:
         "SQLite synchronous mode: FULL survives power loss, NORMAL only a process crash.", "FULL")
     max_body_bytes: int = _doc("Largest inbox request body accepted, also after gzip.", 1_000_000)
     signature_window: int = _doc("Seconds a signed request's date may lie from now.", 3900)
+    inbox_rate_limit: int = _doc(
+        "Activities one remote host may deliver per inbox_rate_window (429 past it); 0: no limit.",
+        600)
+    inbox_rate_window: float = _doc("Seconds over which inbox_rate_limit is counted.", 60.0)
     fetch_max_bytes: int = _doc("Largest remote document the fetcher reads.", 1_000_000)
     fetch_connect_timeout: float = _doc("Seconds to connect when fetching.", 5.0)
     fetch_read_timeout: float = _doc("Seconds to wait for data when fetching.", 10.0)
@@ -197,6 +201,8 @@ def _validate(s: Settings) -> None:
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError("log_level must be DEBUG, INFO, WARNING or ERROR")
     _validate_schedule(s)
+    if s.inbox_rate_limit < 0 or s.inbox_rate_window <= 0:
+        raise SettingsError("inbox_rate_limit must be 0 or more and inbox_rate_window positive")
     for name in ("max_body_bytes", "fetch_max_bytes", "delivery_concurrency",
                  "delivery_per_host", "delivery_max_attempts", "page_size",
                  "session_idle_minutes", "session_max_hours"):

@@ -38,6 +38,12 @@ class TokenBucket:
         self.capacity, self.rate, self.clock = capacity, capacity / per_seconds, clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
+    def peek(self, key: str) -> float:
+        """Like `take`, but spends nothing: 0.0 if a token is free, else the wait."""
+        tokens, then = self._buckets.get(key, (float(self.capacity), self.clock()))
+        tokens = min(self.capacity, tokens + (self.clock() - then) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def take(self, key: str) -> float:
         """Spend one token for `key`: 0.0 if allowed, else the seconds until one is free."""
         now = self.clock()
