@@ -141,7 +141,7 @@ def load_public_key_pem(pem: str) -> PublicKeyType:
     return key
 
 
-def _b58encode(data: bytes) -> str:
+def b58encode(data: bytes) -> str:
     zeros = len(data) - len(data.lstrip(b"\0"))
     number = int.from_bytes(data, "big")
     digits = []
@@ -151,7 +151,7 @@ def _b58encode(data: bytes) -> str:
     return "1" * zeros + "".join(reversed(digits))
 
 
-def _b58decode(text: str) -> bytes:
+def b58decode(text: str) -> bytes:
     number = 0
     for char in text:
         if char not in _B58_INDEX:
@@ -166,11 +166,11 @@ def multikey_encode(public_key: PublicKeyType) -> str:
     """`publicKeyMultibase` of a Multikey: `z` + base58btc(multicodec prefix + key bytes)."""
     if isinstance(public_key, ed25519.Ed25519PublicKey):
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return "z" + _b58encode(_ED25519_PREFIX + raw)
+        return "z" + b58encode(_ED25519_PREFIX + raw)
     if isinstance(public_key, rsa.RSAPublicKey):
         # rsa-pub carries the PKCS#1 RSAPublicKey DER, as Fedify publishes it.
         der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-        return "z" + _b58encode(_RSA_PREFIX + der)
+        return "z" + b58encode(_RSA_PREFIX + der)
     raise ValidationError("unsupported public key type (RSA or Ed25519 only)")
 
 
@@ -178,7 +178,7 @@ def multikey_decode(value: str) -> PublicKeyType:
     """Inverse of `multikey_encode`; `ValidationError` for any other encoding or key type."""
     if not value.startswith("z"):
         raise ValidationError("Multikey must be base58btc multibase ('z' prefix)")
-    data = _b58decode(value[1:])
+    data = b58decode(value[1:])
     try:
         if data.startswith(_ED25519_PREFIX) and len(data) == 34:
             return ed25519.Ed25519PublicKey.from_public_bytes(data[2:])

@@ -20,6 +20,11 @@ class Urls:
         return f"{self.actor}#main-key"
 
     @property
+    def assertion_key_id(self) -> str:
+        """The hub's Ed25519 Multikey, which signs integrity proofs (FEP-8b32)."""
+        return f"{self.actor}#ed25519-key"
+
+    @property
     def inbox(self) -> str:
         return f"{self.actor}/inbox"
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.activitypub.context import CONTEXT
+from hub.activitypub.context import CONTEXT, PROOF_CONTEXT
 from hub.settings import Settings
 from hub.urls import Urls
 
 
-def group_actor(settings: Settings, urls: Urls, public_pem: str) -> dict[str, Any]:
-    """The hub as a followable `Group` (`@name@domain`)."""
+def group_actor(settings: Settings, urls: Urls, public_pem: str,
+                assertion_multikey: str | None = None) -> dict[str, Any]:
+    """The hub as a followable `Group` (`@name@domain`).
+
+    `assertion_multikey` is the hub's Ed25519 key (FEP-521a Multikey) by which peers check
+    the integrity proofs on its statements of volunteers' checks (FEP-8b32).
+    """
     actor: dict[str, Any] = {
-        "@context": CONTEXT,
+        "@context": PROOF_CONTEXT if assertion_multikey else CONTEXT,
         "id": urls.actor,
         "type": "Group",
         "preferredUsername": settings.name,
@@ -29,6 +34,10 @@ def group_actor(settings: Settings, urls: Urls, public_pem: str) -> dict[str, An
         "indexable": True,
         "publicKey": {"id": urls.key_id, "owner": urls.actor, "publicKeyPem": public_pem},
     }
+    if assertion_multikey:
+        actor["assertionMethod"] = [{"id": urls.assertion_key_id, "type": "Multikey",
+                                     "controller": urls.actor,
+                                     "publicKeyMultibase": assertion_multikey}]
     if settings.icon_url:
         actor["icon"] = {"type": "Image", "url": settings.icon_url}
     return actor

@@ -67,3 +67,10 @@ EVENT_TERMS = {
 }
 
 CONTEXT = [AS_CONTEXT_URL, SECURITY_CONTEXT_URL, {**HUB_TERMS, **EVENT_TERMS}]
+
+# Documents that carry Multikeys (the actor's assertionMethod) or integrity proofs (FEP-8b32)
+# add the contexts defining them, in the order Fedify uses.
+DATA_INTEGRITY_CONTEXT_URL = "https://w3id.org/security/data-integrity/v1"
+MULTIKEY_CONTEXT_URL = "https://w3id.org/security/multikey/v1"
+PROOF_CONTEXT = [AS_CONTEXT_URL, SECURITY_CONTEXT_URL, DATA_INTEGRITY_CONTEXT_URL,
+                 MULTIKEY_CONTEXT_URL, {**HUB_TERMS, **EVENT_TERMS}]

@@ -20,7 +20,8 @@ async def rotate_key(hub: Hub) -> int:
     """
     await create_key(hub.db, "hub")
     await hub.keyring.load()
-    actor = group_actor(hub.settings, hub.urls, hub.keyring.public_pem("hub"))
+    actor = group_actor(hub.settings, hub.urls, hub.keyring.public_pem("hub"),
+                        hub.keyring.assertion_multikey())
     update = wrap("Update", actor, hub.urls, when=time.time())
     inboxes = await follow_store.follower_inboxes(hub.db)
     for row in await follow_store.list_following(hub.db, limit=100_000):

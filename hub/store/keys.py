@@ -27,5 +27,18 @@ async def replace_key(db: Database, actor: str, private_pem: str, public_pem: st
             "VALUES (?, ?, ?, ?)", (actor, private_pem, public_pem, now))
 
 
+async def current_assertion_key(db: Database) -> str | None:
+    """The private PEM of the hub's current Ed25519 key for integrity proofs, or None."""
+    return await db.fetchval(
+        "SELECT private_pem FROM local_assertion_keys WHERE actor = 'hub' AND retired_at IS NULL")
+
+
+async def add_assertion_key(db: Database, private_pem: str, public_pem: str) -> None:
+    """Make this Ed25519 key current unless another process made one first."""
+    await db.execute(
+        "INSERT INTO local_assertion_keys (actor, private_pem, public_pem, created_at) "
+        "VALUES ('hub', ?, ?, ?) ON CONFLICT DO NOTHING", (private_pem, public_pem, time.time()))
+
+
 async def key_count(db: Database, actor: str) -> int:
     return int(await db.fetchval("SELECT count(*) FROM local_keys WHERE actor = ?", (actor,)))

@@ -56,7 +56,8 @@ async def actor(request: web.Request) -> web.StreamResponse:
     hub = _hub(request, request.match_info["name"])
     if not wants_activity_json(request):
         return await pages.home(request)
-    return activity_json(group_actor(hub.settings, hub.urls, hub.keyring.public_pem("hub")))
+    return activity_json(group_actor(hub.settings, hub.urls, hub.keyring.public_pem("hub"),
+                                     hub.keyring.assertion_multikey()))
 
 
 async def server_actor(request: web.Request) -> web.StreamResponse:
