@@ -23,7 +23,10 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000")
+# secure_delete: deleted rows (a volunteer who asked to be erased) are overwritten with zeros,
+# in their pages and in free pages, not merely unlinked.
+_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000",
+            "PRAGMA secure_delete=ON")
 
 
 class StoreError(Exception):
@@ -144,6 +147,17 @@ class Database:
                 if not done.cancelled():
                     done.exception()  # retrieved: the caller hears of its cancellation
                 raise
+
+    async def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database file and truncate the log, so pages as
+        they were before a deletion survive in neither. False if a reader kept it busy."""
+        async with self._lock:
+            async with self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                row = await cursor.fetchone()
+        busy = row is not None and row[0] != 0
+        if busy:
+            log.warning("the write-ahead log could not be truncated: a reader was busy")
+        return not busy
 
     # Migrations ----------------------------------------------------------------------------
     async def migrate(self) -> list[str]:

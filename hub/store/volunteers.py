@@ -10,7 +10,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,6 +35,28 @@ class Volunteer:
     staff: StaffRecord
     created_at: float
     updated_at: float
+    status: str = "active"            # "pending" until staff approve a self sign-up
+    source: str = "staff"             # staff, web or fediverse
+    actor_id: str | None = None       # the fediverse account, when the handle was proven
+    handle_verified_at: float | None = None
+    approved_at: float | None = None
+
+    @property
+    def handle_verified(self) -> bool:
+        return self.handle_verified_at is not None
+
+
+@dataclass(frozen=True)
+class SignupMark:
+    """How a volunteer signed themselves up: on the web, or by a link sent to their account."""
+
+    source: str                        # web or fediverse
+    actor_id: str | None = None
+    invite_hash: str | None = None     # the fediverse link used, consumed by the sign-up
+
+
+class InviteUsed(Exception):
+    """The sign-up link was already used or has expired."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +113,8 @@ def _volunteer(row: aiosqlite.Row) -> Volunteer:
     staff = StaffRecord(row["references_received"],
                         date.fromisoformat(refs_on) if refs_on else None)
     return Volunteer(row["id"], row["uuid"], row["pseudonym"], profile, staff,
-                     row["created_at"], row["updated_at"])
+                     row["created_at"], row["updated_at"], row["status"], row["source"],
+                     row["actor_id"], row["handle_verified_at"], row["approved_at"])
 
 
 def _check(row: aiosqlite.Row) -> Check:
@@ -109,20 +132,35 @@ async def _log_consents(conn: aiosqlite.Connection, volunteer_id: int,
 
 
 # Volunteers --------------------------------------------------------------------------------
-async def add_volunteer(db: Database, profile: Profile,
-                        staff: StaffRecord | None = None) -> Volunteer:
-    """A new volunteer with fresh random ids (the pseudonym owes nothing to their data)."""
+async def add_volunteer(db: Database, profile: Profile, staff: StaffRecord | None = None,
+                        signup: SignupMark | None = None) -> Volunteer:
+    """A new volunteer with fresh random ids (the pseudonym owes nothing to their data).
+
+    Staff add active volunteers; a `signup` is pending until approved, and one made through a
+    fediverse link consumes that link in the same transaction (InviteUsed if it is gone)."""
     staff, now = staff or StaffRecord(), time.time()
     ids = (str(uuid.uuid4()), secrets.token_urlsafe(16))
-    columns = ", ".join(_PROFILE_COLUMNS)
-    marks = ", ".join("?" * (len(_PROFILE_COLUMNS) + 4))
+    status, source = ("pending", signup.source) if signup else ("active", "staff")
+    actor_id = signup.actor_id if signup else None
+    verified = now if actor_id else None
+    columns = ", ".join((*_PROFILE_COLUMNS, "status", "source", "actor_id",
+                         "handle_verified_at"))
+    marks = ", ".join("?" * (len(_PROFILE_COLUMNS) + 8))
     async with db.transaction() as conn:
+        if signup is not None and signup.invite_hash is not None:
+            cursor = await conn.execute(
+                "DELETE FROM volunteer_invites WHERE token_hash = ? AND expires_at > ?",
+                (signup.invite_hash, now))
+            if cursor.rowcount == 0:
+                raise InviteUsed("this sign-up link was already used or has expired")
         cursor = await conn.execute(
             f"INSERT INTO volunteers (uuid, pseudonym, {columns}, created_at, updated_at) "
-            f"VALUES ({marks})", (*ids, *_profile_values(profile, staff), now, now))
+            f"VALUES ({marks})", (*ids, *_profile_values(profile, staff), status, source,
+                                  actor_id, verified, now, now))
         row_id = cursor.lastrowid or 0
         await _log_consents(conn, row_id, {}, profile.consents, now)
-    return Volunteer(row_id, *ids, profile, staff, now, now)
+    return Volunteer(row_id, *ids, profile, staff, now, now, status, source, actor_id,
+                     verified)
 
 
 async def get_volunteer(db: Database, volunteer_uuid: str) -> Volunteer | None:
@@ -137,32 +175,66 @@ async def is_deleted(db: Database, volunteer_uuid: str) -> bool:
 
 async def update_volunteer(db: Database, volunteer: Volunteer, profile: Profile,
                            staff: StaffRecord) -> Volunteer:
-    """Store a corrected profile; consents that changed join the history."""
+    """Store a corrected profile; consents that changed join the history. A changed handle
+    is no longer the proven one."""
     now = time.time()
+    proven = profile.handle == volunteer.profile.handle
+    actor_id = volunteer.actor_id if proven else None
+    verified = volunteer.handle_verified_at if proven else None
     assignments = ", ".join(f"{c} = ?" for c in _PROFILE_COLUMNS)
     async with db.transaction() as conn:
-        await conn.execute(f"UPDATE volunteers SET {assignments}, updated_at = ? WHERE id = ?",
-                           (*_profile_values(profile, staff), now, volunteer.id))
+        await conn.execute(f"UPDATE volunteers SET {assignments}, actor_id = ?, "
+                           "handle_verified_at = ?, updated_at = ? WHERE id = ?",
+                           (*_profile_values(profile, staff), actor_id, verified, now,
+                            volunteer.id))
         await _log_consents(conn, volunteer.id, volunteer.profile.consents, profile.consents,
                             now)
-    return Volunteer(volunteer.id, volunteer.uuid, volunteer.pseudonym, profile, staff,
-                     volunteer.created_at, now)
+    return replace(volunteer, profile=profile, staff=staff, updated_at=now, actor_id=actor_id,
+                   handle_verified_at=verified)
+
+
+async def approve_volunteer(db: Database, volunteer: Volunteer) -> Volunteer:
+    """A pending sign-up becomes active: from now on it can be matched."""
+    now = time.time()
+    await db.execute("UPDATE volunteers SET status = 'active', approved_at = ?, "
+                     "updated_at = ? WHERE id = ? AND status = 'pending'",
+                     (now, now, volunteer.id))
+    return replace(volunteer, status="active", approved_at=now, updated_at=now)
+
+
+async def volunteer_for_actor(db: Database, actor_id: str) -> Volunteer | None:
+    """The volunteer whose proven fediverse account this is (the newest, if several)."""
+    row = await db.fetchone("SELECT * FROM volunteers WHERE actor_id = ? "
+                            "ORDER BY id DESC LIMIT 1", (actor_id,))
+    return None if row is None else _volunteer(row)
 
 
 async def delete_volunteer(db: Database, volunteer: Volunteer) -> float:
-    """Erase the volunteer; only the tombstone (random ids and the time) remains."""
+    """Erase the volunteer; only the tombstone (random ids and the time) remains.
+
+    The database overwrites deleted content with zeros (`secure_delete`, see db.py), and the
+    write-ahead log, which still holds the pages as they were before, is checkpointed into
+    the file and truncated, so the raw files keep no trace of the person."""
     now = time.time()
     async with db.transaction() as conn:
         await conn.execute("INSERT INTO volunteer_tombstones (uuid, pseudonym, deleted_at) "
                            "VALUES (?, ?, ?)", (volunteer.uuid, volunteer.pseudonym, now))
         await conn.execute("DELETE FROM volunteers WHERE id = ?", (volunteer.id,))
+        if volunteer.actor_id:
+            await conn.execute("DELETE FROM volunteer_invites WHERE actor_id = ?",
+                               (volunteer.actor_id,))
+    await db.checkpoint()
     return now
 
 
 async def list_volunteers(db: Database, *, skill: str | None = None,
-                          district: str | None = None, limit: int = 200) -> list[Volunteer]:
+                          district: str | None = None, status: str | None = None,
+                          limit: int = 200) -> list[Volunteer]:
     """Volunteers by name; `skill` matches a skill or an interest."""
     where, params = [], []
+    if status:
+        where.append("v.status = ?")
+        params.append(status)
     if skill:
         where.append("(EXISTS (SELECT 1 FROM json_each(v.skills) WHERE value = ?) OR "
                      "EXISTS (SELECT 1 FROM json_each(v.interests) WHERE value = ?))")
