@@ -31,9 +31,11 @@ from hub.web import (
     event_pages,
     federation_views,
     feeds_views,
+    my_data_pages,
     nearby,
     pages,
     rsvp_pages,
+    signup_pages,
 )
 from hub.web.errors import error_middleware, security_headers
 from hub.web.keys import HUB, INBOX, JOBS, SETTINGS, TEMPLATES
@@ -83,6 +85,8 @@ def _add_routes(app: web.Application) -> None:
     calendar_pages.add_routes(app)
     event_pages.add_routes(app)
     rsvp_pages.add_routes(app)
+    signup_pages.add_routes(app)
+    my_data_pages.add_routes(app)
     nearby.add_routes(app)
     api.add_routes(app)
     console.add_routes(app)

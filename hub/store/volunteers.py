@@ -168,6 +168,11 @@ async def get_volunteer(db: Database, volunteer_uuid: str) -> Volunteer | None:
     return None if row is None else _volunteer(row)
 
 
+async def get_volunteer_by_id(db: Database, volunteer_id: int) -> Volunteer | None:
+    row = await db.fetchone("SELECT * FROM volunteers WHERE id = ?", (volunteer_id,))
+    return None if row is None else _volunteer(row)
+
+
 async def is_deleted(db: Database, volunteer_uuid: str) -> bool:
     return bool(await db.fetchval("SELECT 1 FROM volunteer_tombstones WHERE uuid = ?",
                                   (volunteer_uuid,)))

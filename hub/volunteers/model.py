@@ -105,6 +105,26 @@ def parse_profile(data: dict[str, Any], base: Profile | None = None, *,
     return profile
 
 
+def profile_problems(data: dict[str, Any], base: Profile | None = None) -> list[FieldError]:
+    """Every problem with a profile's fields at once, one per field, for a form that lists
+    them all; then, if the fields are each fine, any problem of the whole (no contact...)."""
+    problems = []
+    for name, value in data.items():
+        parser = _PROFILE_PARSERS.get(name)
+        try:
+            if parser is None:
+                raise FieldError(name, "is not a field that can be set here")
+            parser(value)
+        except FieldError as exc:
+            problems.append(exc)
+    if not problems:
+        try:
+            parse_profile(data, base)
+        except FieldError as exc:
+            problems.append(exc)
+    return problems
+
+
 def parse_staff_record(data: dict[str, Any], base: StaffRecord) -> StaffRecord:
     changes: dict[str, Any] = {}
     if "references_received" in data:

@@ -39,21 +39,24 @@ class Gone(NotFound):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: staff through an API token (`token_id`), or the volunteer by their link."""
+    """Who acts: staff through an API token (`token_id`) or the console (`staff_id`), or the
+    volunteer by their link or the sign-up form."""
 
-    via: str  # "api" or "access_link"
+    via: str  # "api", "console", "access_link" or "signup"
     token_id: int | None = None
+    staff_id: int | None = None
 
     @property
     def is_staff(self) -> bool:
-        return self.via == "api"
+        return self.via in ("api", "console")
 
 
-async def _audit(db: Database, actor: Actor, action: str, volunteer_uuid: str,
-                 **detail: Any) -> None:
+async def audit_action(db: Database, actor: Actor, action: str, volunteer_uuid: str,
+                       **detail: Any) -> None:
+    """One audit row naming the volunteer by uuid (never by anything personal)."""
     if actor.token_id is not None:
         detail["token"] = actor.token_id
-    await audit.record(db, None, action, f"volunteer:{volunteer_uuid}",
+    await audit.record(db, actor.staff_id, action, f"volunteer:{volunteer_uuid}",
                        {"via": actor.via, **detail})
 
 
@@ -79,13 +82,13 @@ async def create(db: Database, data: dict[str, Any], actor: Actor) -> Volunteer:
     profile = parse_profile(profile_data)
     staff = parse_staff_record(staff_data, StaffRecord())
     volunteer = await store.add_volunteer(db, profile, staff)
-    await _audit(db, actor, "volunteer.create", volunteer.uuid)
+    await audit_action(db, actor, "volunteer.create", volunteer.uuid)
     return volunteer
 
 
 async def read(db: Database, volunteer: Volunteer, actor: Actor) -> Volunteer:
     if actor.is_staff:
-        await _audit(db, actor, "volunteer.read", volunteer.uuid)
+        await audit_action(db, actor, "volunteer.read", volunteer.uuid)
     return volunteer
 
 
@@ -95,30 +98,39 @@ async def update(db: Database, volunteer: Volunteer, data: dict[str, Any],
     profile = parse_profile(profile_data, volunteer.profile)
     staff = parse_staff_record(staff_data, volunteer.staff)
     updated = await store.update_volunteer(db, volunteer, profile, staff)
-    await _audit(db, actor, "volunteer.update", volunteer.uuid, fields=sorted(data))
+    await audit_action(db, actor, "volunteer.update", volunteer.uuid, fields=sorted(data))
     return updated
 
 
 async def delete(db: Database, volunteer: Volunteer, actor: Actor) -> float:
     deleted_at = await store.delete_volunteer(db, volunteer)
-    await _audit(db, actor, "volunteer.delete", volunteer.uuid)
+    await audit_action(db, actor, "volunteer.delete", volunteer.uuid)
     return deleted_at
 
 
 async def list_for_staff(db: Database, actor: Actor, *, skill: str | None,
-                         district: str | None) -> list[Volunteer]:
-    found = await store.list_volunteers(db, skill=skill, district=district)
-    await audit.record(db, None, "volunteer.list", "volunteers",
+                         district: str | None, status: str | None = None) -> list[Volunteer]:
+    found = await store.list_volunteers(db, skill=skill, district=district, status=status)
+    await audit.record(db, actor.staff_id, "volunteer.list", "volunteers",
                        {"via": actor.via, "token": actor.token_id, "skill": skill,
-                        "district": district, "count": len(found)})
+                        "district": district, "status": status, "count": len(found)})
     return found
+
+
+async def approve(db: Database, volunteer: Volunteer, actor: Actor) -> Volunteer:
+    """Staff confirm a self sign-up: from now on the volunteer can be matched."""
+    if volunteer.status != "pending":
+        return volunteer
+    approved = await store.approve_volunteer(db, volunteer)
+    await audit_action(db, actor, "volunteer.approve", volunteer.uuid)
+    return approved
 
 
 # Checks and training -----------------------------------------------------------------------
 async def record_check(db: Database, volunteer: Volunteer, data: dict[str, Any],
                        actor: Actor) -> Check:
     check = await store.add_check(db, volunteer.id, parse_check(data))
-    await _audit(db, actor, "volunteer.check.record", volunteer.uuid, check=check.uuid,
+    await audit_action(db, actor, "volunteer.check.record", volunteer.uuid, check=check.uuid,
                  type=check.type)
     return check
 
@@ -127,20 +139,21 @@ async def remove_check(db: Database, volunteer: Volunteer, check_uuid: str,
                        actor: Actor) -> None:
     if not await store.delete_check(db, volunteer.id, check_uuid):
         raise NotFound("no such check for this volunteer")
-    await _audit(db, actor, "volunteer.check.delete", volunteer.uuid, check=check_uuid)
+    await audit_action(db, actor, "volunteer.check.delete", volunteer.uuid, check=check_uuid)
 
 
 async def record_training(db: Database, volunteer: Volunteer, data: dict[str, Any],
                           actor: Actor) -> Training:
     training = await store.add_training(db, volunteer.id, parse_training(data))
-    await _audit(db, actor, "volunteer.training.record", volunteer.uuid, course=training.course)
+    await audit_action(db, actor, "volunteer.training.record", volunteer.uuid,
+                       course=training.course)
     return training
 
 
 # Data rights -------------------------------------------------------------------------------
 async def access_link(db: Database, volunteer: Volunteer, actor: Actor) -> tuple[str, float]:
     token, expires_at = await store.new_access_link(db, volunteer.id, ACCESS_LINK_LIFETIME)
-    await _audit(db, actor, "volunteer.access_link", volunteer.uuid)
+    await audit_action(db, actor, "volunteer.access_link", volunteer.uuid)
     return token, expires_at
 
 
@@ -159,7 +172,7 @@ async def export(db: Database, volunteer: Volunteer, actor: Actor,
     training = await store.list_training(db, volunteer.id)
     history = await store.consent_history(db, volunteer.id)
     if actor.is_staff:
-        await _audit(db, actor, "volunteer.export", volunteer.uuid)
+        await audit_action(db, actor, "volunteer.export", volunteer.uuid)
     return {**volunteer_json(volunteer),
             "checks": [check_json(c, today) for c in checks],
             "training": [training_json(t) for t in training],
@@ -181,6 +194,8 @@ def volunteer_json(volunteer: Volunteer) -> dict[str, Any]:
             "languages": list(p.languages),
             "availability": {d: list(parts) for d, parts in p.availability.items()},
             "max_commitments": p.max_commitments, "consents": dict(p.consents),
+            "status": volunteer.status, "source": volunteer.source,
+            "handle_verified": volunteer.handle_verified,
             "references_received": s.references_received,
             "references_on": s.references_on.isoformat() if s.references_on else None,
             "created_at": iso(volunteer.created_at), "updated_at": iso(volunteer.updated_at)}

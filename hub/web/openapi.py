@@ -229,7 +229,7 @@ def _audited(summary: str, *args: Any) -> dict[str, Any]:
 OPENAPI["paths"].update({
     "/api/v1/volunteers": {
         "get": _audited("Volunteers with their personal details (?skill= a skill or "
-                        "interest id, ?district=)"),
+                        "interest id, ?district=, ?status= pending or active)"),
         "post": _with_field_errors(_required(_op("Add a volunteer (audited)",
                                                  _VOLUNTEER_FIELDS, "201"), ["name"]))},
     "/api/v1/volunteers/{id}": {
@@ -245,6 +245,9 @@ OPENAPI["paths"].update({
         "parameters": _ID_PARAM,
         "post": _audited("A private /me/{token} link for the volunteer (30 days; replaces "
                          "the previous one)", None, "201")},
+    "/api/v1/volunteers/{id}/approve": {
+        "parameters": _ID_PARAM,
+        "post": _audited("Approve a pending self sign-up: the volunteer can now be matched")},
     "/api/v1/volunteers/{id}/checks": {
         "parameters": _ID_PARAM,
         "post": _audited("Record a check's status (never certificate contents)", _CHECK,

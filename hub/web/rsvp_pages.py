@@ -16,7 +16,6 @@ Email addresses stay here and in staff views: they are never federated or shown.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,14 +33,14 @@ from hub.store import participants as participant_store
 from hub.store import polls as poll_store
 from hub.store.events import Event
 from hub.store.participants import Participant
-from hub.web.console.auth import foreign_origin, tokens_match
-from hub.web.console.keys import CSRF_FIELD
-from hub.web.keys import HUB, SETTINGS
+from hub.web.console.auth import foreign_origin
+from hub.web.keys import HUB
+from hub.web.public_forms import form_is_genuine, form_token, set_form_cookie
 from hub.web.ratelimit import rate_limited
 from hub.web.render import activity_json, render_html, wants_activity_json
 
 SUBMISSIONS, WINDOW = 10, 600          # form posts per client address per window (s)
-CSRF_COOKIE, SECURE_CSRF_COOKIE = "commonhub_rsvp_csrf", "__Host-commonhub_rsvp_csrf"
+CSRF_COOKIE = "commonhub_rsvp_csrf"
 MAX_NAME, MAX_CONTACT = 100, 254
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -85,20 +84,6 @@ def parse_signup(name: str, contact: str) -> SignUp:
                                "handle like @you@mastodon.social.")
 
 
-def _cookie_name(request: web.Request) -> str:
-    return CSRF_COOKIE if request.app[SETTINGS].dev else SECURE_CSRF_COOKIE
-
-
-def _csrf_token(request: web.Request) -> str:
-    token = request.cookies.get(_cookie_name(request), "")
-    return token if _TOKEN.match(token) else secrets.token_urlsafe(32)
-
-
-def _csrf_ok(request: web.Request, form: Any) -> bool:
-    expected = request.cookies.get(_cookie_name(request), "")
-    return not foreign_origin(request) and tokens_match(form.get(CSRF_FIELD), expected)
-
-
 def _event_view(hub: Hub, event: Event) -> dict[str, Any]:
     """What `rsvp_form.html` reads, in the shape of the event page's view."""
     notes = {"none": "No sign-up needed: just come along."}
@@ -117,11 +102,10 @@ async def _event(hub: Hub, request: web.Request) -> Event:
 
 def _form_page(request: web.Request, event: Event, *, status: int = 200,
                **rsvp: Any) -> web.Response:
-    hub, token = request.app[HUB], _csrf_token(request)
+    hub, token = request.app[HUB], form_token(request, CSRF_COOKIE)
     response = render_html(request, "rsvp_page.html", status=status,
                            event=_event_view(hub, event), rsvp={**rsvp, "csrf_token": token})
-    response.set_cookie(_cookie_name(request), token, path="/", httponly=True,
-                        samesite="Strict", secure=not request.app[SETTINGS].dev)
+    set_form_cookie(response, request, CSRF_COOKIE, token)
     response.headers.update(_PRIVATE)
     return response
 
@@ -151,7 +135,7 @@ async def rsvp_submit(request: web.Request) -> web.Response:
     values = {"name": str(form.get("name", "")), "contact": str(form.get("contact", ""))}
     try:
         signup = parse_signup(values["name"], values["contact"])
-        if not _csrf_ok(request, form):
+        if not form_is_genuine(request, form, CSRF_COOKIE):
             return _form_page(request, event, confirm=True, **values)
         person = await person_for(hub, signup)
     except FormError as exc:

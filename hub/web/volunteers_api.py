@@ -18,6 +18,7 @@ from hub.store.volunteers import Volunteer
 from hub.volunteers import service
 from hub.volunteers.model import parse_district
 from hub.volunteers.service import Actor, check_json, training_json, volunteer_json
+from hub.web import my_data_pages
 from hub.web.events_api import field_errors
 from hub.web.keys import HUB
 from hub.web.render import json_response, read_json_object
@@ -51,9 +52,12 @@ def _private(data: Any, *, status: int = 200) -> web.Response:
 async def list_volunteers(request: web.Request) -> web.Response:
     db = request.app[HUB].db
     district = parse_district(request.query.get("district") or None)
+    status = request.query.get("status") or None
+    if status not in (None, "pending", "active"):
+        raise ValidationError("status is pending or active")
     found = await service.list_for_staff(db, await _staff(request),
                                          skill=request.query.get("skill") or None,
-                                         district=district)
+                                         district=district, status=status)
     return _private({"items": [volunteer_json(v) for v in found]})
 
 
@@ -88,6 +92,12 @@ async def export_volunteer(request: web.Request) -> web.Response:
     volunteer = await _volunteer(request)
     return _private(await service.export(request.app[HUB].db, volunteer,
                                               await _staff(request)))
+
+
+async def approve_volunteer(request: web.Request) -> web.Response:
+    volunteer = await _volunteer(request)
+    approved = await service.approve(request.app[HUB].db, volunteer, await _staff(request))
+    return _private(volunteer_json(approved))
 
 
 async def create_access_link(request: web.Request) -> web.Response:
@@ -135,7 +145,13 @@ async def lapsing_checks(request: web.Request) -> web.Response:
 
 # The volunteer's own link --------------------------------------------------------------------
 async def my_data(request: web.Request) -> web.Response:
-    return _private(volunteer_json(await _own(request)))
+    """JSON, or for browsers the page of `my_data_pages` (one URL, negotiated by Accept)."""
+    volunteer = await _own(request)
+    if my_data_pages.wants_html(request):
+        return await my_data_pages.my_page(request, volunteer)
+    response = _private(volunteer_json(volunteer))
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 @field_errors
@@ -147,7 +163,10 @@ async def correct_my_data(request: web.Request) -> web.Response:
 
 
 async def export_my_data(request: web.Request) -> web.Response:
-    return _private(await service.export(request.app[HUB].db, await _own(request), _SELF))
+    """Everything kept, as a JSON file a browser saves (the link on the volunteer's page)."""
+    response = _private(await service.export(request.app[HUB].db, await _own(request), _SELF))
+    response.headers["Content-Disposition"] = 'attachment; filename="my-volunteer-data.json"'
+    return response
 
 
 async def delete_my_data(request: web.Request) -> web.Response:
@@ -165,6 +184,7 @@ def add_routes(app: web.Application) -> None:
     r.add_delete("/api/v1/volunteers/{id}", delete_volunteer)
     r.add_get("/api/v1/volunteers/{id}/export", export_volunteer)
     r.add_post("/api/v1/volunteers/{id}/access-link", create_access_link)
+    r.add_post("/api/v1/volunteers/{id}/approve", approve_volunteer)
     r.add_post("/api/v1/volunteers/{id}/checks", record_check)
     r.add_delete("/api/v1/volunteers/{id}/checks/{check}", delete_check)
     r.add_post("/api/v1/volunteers/{id}/training", record_training)

@@ -1,0 +1,46 @@
+"""Email to volunteers who signed themselves up with an address: the welcome with their
+private link. Each unsent `volunteer_mail` row becomes a job; once the mail server has taken
+the message, the row is marked sent and the link it carried is forgotten."""
+
+from __future__ import annotations
+
+from hub.jobs.mail_notices import email_body
+from hub.mail import mail_enabled, send_mail
+from hub.runtime import Hub
+from hub.store import jobs as job_store
+from hub.store import signups
+from hub.store import volunteers as volunteer_store
+from hub.store.jobs import Job, PlannedJob
+
+
+def welcome_lines(hub: Hub, link: str) -> list[str]:
+    name = hub.settings.display_name or hub.settings.name
+    return [f"Thank you for signing up to volunteer with {name}. A coordinator will be in "
+            "touch to say hello before we suggest anything.",
+            f"This is your private link to see, correct, download or delete your details "
+            f"(it works for 30 days; don't share it):\n{link}",
+            "If you didn't sign up, open the link and delete the details: nothing else will "
+            "happen."]
+
+
+async def plan_volunteer_mail(hub: Hub, now: float) -> int:
+    return await job_store.plan(hub.db, [
+        PlannedJob(f"volunteer-mail:{mail_id}", "volunteer_mail", now, {"mail": mail_id})
+        for mail_id in await signups.unsent_mail(hub.db)])
+
+
+async def run_volunteer_mail(hub: Hub, job: Job, now: float) -> None:
+    mail = await signups.get_mail(hub.db, job.payload["mail"])
+    volunteer = None if mail is None else await volunteer_store.get_volunteer_by_id(
+        hub.db, mail.volunteer_id)
+    if mail is None or mail.sent_at is not None or volunteer is None or not mail.link:
+        await job_store.finish(hub.db, job.id, "skipped", "nothing left to send")
+        return
+    if not volunteer.profile.email or not mail_enabled(hub.settings):
+        await job_store.finish(hub.db, job.id, "skipped", "email is not configured")
+        await signups.mark_mail_sent(hub.db, mail.id)
+        return
+    await send_mail(hub.settings, volunteer.profile.email, "Your volunteer sign-up",
+                    email_body(hub, volunteer.profile.name, welcome_lines(hub, mail.link)))
+    await signups.mark_mail_sent(hub.db, mail.id)
+    await job_store.finish(hub.db, job.id)

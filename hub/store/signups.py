@@ -1,0 +1,74 @@
+"""Volunteers signing themselves up: sign-up links sent to fediverse accounts, and the email
+waiting to be sent to a new volunteer (see 0011_signup.sql)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from hub.store.db import Database
+from hub.store.volunteers import token_hash
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A sign-up link the hub sent to one fediverse account."""
+
+    actor_id: str
+    handle: str
+    token_hash: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class VolunteerMail:
+    id: int
+    volunteer_id: int
+    kind: str
+    link: str | None
+    sent_at: float | None
+
+
+async def new_invite(db: Database, actor_id: str, handle: str, lifetime: float) -> str:
+    """A fresh single-use token for this account (stored hashed), replacing any earlier one."""
+    token, now = secrets.token_urlsafe(32), time.time()
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM volunteer_invites WHERE expires_at <= ?", (now,))
+        await conn.execute(
+            "INSERT INTO volunteer_invites (actor_id, handle, token_hash, created_at, "
+            "expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (actor_id) DO UPDATE SET "
+            "handle = excluded.handle, token_hash = excluded.token_hash, "
+            "created_at = excluded.created_at, expires_at = excluded.expires_at",
+            (actor_id, handle, token_hash(token), now, now + lifetime))
+    return token
+
+
+async def invite_for_token(db: Database, token: str) -> Invite | None:
+    row = await db.fetchone("SELECT * FROM volunteer_invites WHERE token_hash = ? "
+                            "AND expires_at > ?", (token_hash(token), time.time()))
+    return None if row is None else Invite(row["actor_id"], row["handle"], row["token_hash"],
+                                           row["expires_at"])
+
+
+async def queue_mail(db: Database, volunteer_id: int, kind: str, link: str | None) -> int:
+    return await db.execute("INSERT INTO volunteer_mail (volunteer_id, kind, link, created_at) "
+                            "VALUES (?, ?, ?, ?)", (volunteer_id, kind, link, time.time()))
+
+
+async def unsent_mail(db: Database, limit: int = 500) -> list[int]:
+    rows = await db.fetchall("SELECT id FROM volunteer_mail WHERE sent_at IS NULL "
+                             "ORDER BY id LIMIT ?", (limit,))
+    return [r["id"] for r in rows]
+
+
+async def get_mail(db: Database, mail_id: int) -> VolunteerMail | None:
+    row = await db.fetchone("SELECT * FROM volunteer_mail WHERE id = ?", (mail_id,))
+    return None if row is None else VolunteerMail(row["id"], row["volunteer_id"], row["kind"],
+                                                  row["link"], row["sent_at"])
+
+
+async def mark_mail_sent(db: Database, mail_id: int) -> None:
+    """Sent: the private link it carried is forgotten."""
+    await db.execute("UPDATE volunteer_mail SET sent_at = ?, link = NULL WHERE id = ?",
+                     (time.time(), mail_id))
