@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 from federation.errors import NotFound, ValidationError
@@ -25,12 +26,23 @@ def _check_text(text: str) -> str:
 
 
 async def create_post(hub: Hub, text: str, *, also: Also | None = None) -> Post:
-    """Publish a news post; `also` writes in the transaction that queues its deliveries."""
+    """Publish a news post; `also` writes in the transaction that queues its deliveries.
+
+    The post and its deliveries are written in one transaction: a failed write (a full
+    disk) leaves neither, never a post its followers will not hear of.
+    """
     text = _check_text(text)
-    post = await post_store.create_post(hub.db, text, plain_to_html(text))
+    post = post_store.new_post(text, plain_to_html(text))
+    stored: list[Post] = []
+
+    def write(conn: sqlite3.Connection) -> None:
+        stored.append(post_store.insert_post(conn, post))
+        if also is not None:
+            also(conn)
+
     await publish_to_followers(hub, wrap("Create", note(post, hub.urls), hub.urls,
-                                         when=post.published_at), also=also)
-    return post
+                                         when=post.published_at), also=write)
+    return stored[0]
 
 
 async def update_post(hub: Hub, post_uuid: str, text: str) -> Post:

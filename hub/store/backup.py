@@ -43,7 +43,11 @@ class BackupInfo:
 # The serve lock ------------------------------------------------------------------------------
 def lock_home(home: Path) -> IO[str]:
     """Take the exclusive lock a running hub holds; keep the returned file open to keep it."""
-    lock = (home / LOCK_NAME).open("a+", encoding="utf-8")
+    try:
+        lock = (home / LOCK_NAME).open("a+", encoding="utf-8")
+    except OSError as exc:
+        raise BackupError(f"cannot write to {home}: {exc.strerror} "
+                          "(a read-only or full disk?)") from exc
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -8,7 +8,9 @@ coroutines never interleave inside one transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import re
 import sqlite3
 import time
@@ -33,6 +35,21 @@ class StoreError(Exception):
     """The database cannot be opened, migrated or written (full or read-only disk...)."""
 
 
+# SQLite's answers when the storage, not the statement, is at fault: the disk is full (or a
+# file-size limit is reached), read-only, failing, or the file cannot be opened.
+_STORAGE_ERRORS = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+
+
+def storage_error(exc: BaseException) -> StoreError | None:
+    """A `StoreError` saying what went wrong, if `exc` is SQLite reporting trouble with its
+    storage; None for anything else (a constraint, a bug), which callers let through."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if isinstance(exc, sqlite3.Error) and name.startswith(_STORAGE_ERRORS):
+        return StoreError(f"cannot write the database: {exc} ({name}; is its disk full "
+                          "or read-only?)")
+    return None
+
+
 class Database:
     """An open hub database. Create with `await Database.open(path)`; close with `close()`."""
 
@@ -48,6 +65,9 @@ class Database:
             raise StoreError(f"unknown sqlite synchronous mode {synchronous!r}")
         if not path.parent.is_dir():  # checked first: sqlite's own failure leaks its thread
             raise StoreError(f"cannot open database {path}: no folder {path.parent}")
+        if not os.access(path.parent, os.W_OK):  # SQLite would only say "unable to open"
+            raise StoreError(f"cannot open database {path}: {path.parent} is read-only for "
+                             "this process, and the hub writes its journal beside the database")
         writer = await _connect(path, synchronous)
         try:
             reader = await _connect(path, synchronous)
@@ -84,14 +104,17 @@ class Database:
                 raise StoreError(f"cannot start a write: {exc}") from exc
             try:
                 yield self._writer
-            except BaseException:
-                await self._writer.rollback()
+            except BaseException as exc:
+                await _rollback(self._writer)
+                failure = storage_error(exc)
+                if failure is not None:
+                    raise failure from exc
                 raise
             try:
                 await self._writer.commit()
             except aiosqlite.Error as exc:
-                await self._writer.rollback()
-                raise StoreError(f"cannot commit: {exc}") from exc
+                await _rollback(self._writer)
+                raise storage_error(exc) or StoreError(f"cannot commit: {exc}") from exc
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in its own transaction; returns the last row id."""
@@ -124,14 +147,19 @@ class Database:
                 result = fn(conn, *args)
                 if cancelled:
                     raise asyncio.CancelledError
-            except BaseException:
-                conn.rollback()
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):  # a full disk may refuse this too
+                    conn.rollback()
+                failure = storage_error(exc)
+                if failure is not None:
+                    raise failure from exc
                 raise
             try:
                 conn.commit()
             except sqlite3.Error as exc:
-                conn.rollback()
-                raise StoreError(f"cannot commit: {exc}") from exc
+                with contextlib.suppress(sqlite3.Error):
+                    conn.rollback()
+                raise storage_error(exc) or StoreError(f"cannot commit: {exc}") from exc
             return result
 
         async with self._lock:
@@ -198,6 +226,13 @@ class Database:
 
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    try:
+        await conn.rollback()
+    except sqlite3.Error as exc:  # the write already failed; SQLite rolls back on its own
+        log.warning("rollback after a failed write failed too: %s", exc)
 
 
 def available_migrations() -> list[tuple[int, str, str]]:

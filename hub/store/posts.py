@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,13 +22,20 @@ class Post:
     deleted_at: float | None
 
 
-async def create_post(db: Database, source: str, content_html: str) -> Post:
-    post_uuid = str(uuid.uuid4())
-    now = time.time()
-    row_id = await db.execute(
+def new_post(source: str, content_html: str) -> Post:
+    """A post not yet stored (id 0): `insert_post` stores it in the caller's transaction."""
+    return Post(0, str(uuid.uuid4()), source, content_html, time.time(), None, None)
+
+
+def insert_post(conn: sqlite3.Connection, post: Post) -> Post:
+    row_id = conn.execute(
         "INSERT INTO posts (uuid, source, content_html, published_at) VALUES (?, ?, ?, ?)",
-        (post_uuid, source, content_html, now))
-    return Post(row_id, post_uuid, source, content_html, now, None, None)
+        (post.uuid, post.source, post.content_html, post.published_at)).lastrowid
+    return dataclasses.replace(post, id=int(row_id or 0))
+
+
+async def create_post(db: Database, source: str, content_html: str) -> Post:
+    return await db.run_in_writer(insert_post, new_post(source, content_html))
 
 
 async def get_post(db: Database, post_uuid: str) -> Post | None:

@@ -97,7 +97,8 @@ async def _hub_with_followers(home: Path, inboxes: list[str]) -> Settings:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings = await init_hub(home, domain=f"127.0.0.1:{port}", name="hub", dev=True)
+    settings = await init_hub(home, domain=f"127.0.0.1:{port}", name="hub", dev=True,
+                              port=port)
     db = await Database.open(settings.database_path)
     try:
         for n, inbox in enumerate(inboxes):
