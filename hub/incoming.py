@@ -15,6 +15,7 @@ from hub.runtime import Hub
 from hub.services import follows
 from hub.store import follows as follow_store
 from hub.store import remote_events, remote_objects
+from hub.volunteers import fediverse as volunteer_signup
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,10 @@ async def handle_create(hub: Hub, activity: dict[str, Any]) -> None:
     obj = activity.get("object")
     if not isinstance(obj, dict) or obj.get("type") not in CONTENT_TYPES:
         raise ValidationError("Create needs an embedded object of a known type")
-    # RSVPs (replies to our events, mentions, poll votes) come from anyone, followed or not.
+    # Sign-up requests, RSVPs (replies to our events, mentions, poll votes) come from anyone,
+    # followed or not. A sign-up is never a reply to the hub, so it cannot take an RSVP's.
+    if await volunteer_signup.receive_note(hub, activity):
+        return
     if await rsvp_notes.receive_note(hub, activity):
         return
     if not await _is_followed(hub, activity["actor"]):

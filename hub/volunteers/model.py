@@ -32,7 +32,9 @@ MAX_LIST = 30
 
 _DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
-_HANDLE = re.compile(r"^@?[A-Za-z0-9_.-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+# A host name, or (as servers on a test or closed network have) an address with a port.
+_HANDLE = re.compile(r"^@?[A-Za-z0-9_.-]{1,64}@(?:[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}|"
+                     r"[A-Za-z0-9.-]{1,253}:[0-9]{1,5})$")
 _PHONE = re.compile(r"^\+?[0-9 ()-]{7,24}$")
 _CONCEPT = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
