@@ -62,7 +62,8 @@ async def open_hub(settings: Settings, *, migrate: bool = True) -> AsyncIterator
         await keyring.load()
         fetcher = make_fetcher(settings, keyring)
         try:
-            yield Hub(settings, urls, db, keyring, fetcher, RemoteActors(db, fetcher))
+            actors = RemoteActors(db, fetcher, allow_http=settings.dev)
+            yield Hub(settings, urls, db, keyring, fetcher, actors)
         finally:
             await fetcher.close()
     finally:

@@ -29,15 +29,24 @@ REFRESH_INTERVAL = 60.0     # refetch one key at most once a minute (forged sign
 KEY_CACHE_SIZE = 10_000
 
 
-def parse_actor(doc: dict) -> RemoteActor:
-    """A fetched actor document as a RemoteActor; ValidationError if it is not an actor."""
+def parse_actor(doc: dict, *, allow_http: bool = False) -> RemoteActor:
+    """A fetched actor document as a RemoteActor; ValidationError if it is not an actor.
+
+    Outside development mode (`allow_http` False) the actor and its inboxes must be https:
+    an http inbox would send what the hub delivers (RSVPs, offers) in clear text.
+    """
+    schemes = ("https://", "http://") if allow_http else ("https://",)
     actor_id, inbox = doc.get("id"), doc.get("inbox")
     if not isinstance(actor_id, str) or doc.get("type") not in ACTOR_TYPES:
         raise ValidationError("not an actor document")
-    if not isinstance(inbox, str) or not inbox.startswith(("https://", "http://")):
-        raise ValidationError(f"actor {actor_id} has no inbox")
+    if not actor_id.startswith(schemes):
+        raise ValidationError(f"actor {actor_id!r} is not an https URL")
+    if not isinstance(inbox, str) or not inbox.startswith(schemes):
+        raise ValidationError(f"actor {actor_id} has no {'' if allow_http else 'https '}inbox")
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     shared = endpoints.get("sharedInbox") if isinstance(endpoints.get("sharedInbox"), str) else None
+    if shared is not None and not shared.startswith(schemes):
+        raise ValidationError(f"actor {actor_id}'s shared inbox {shared!r} is not https")
     key = _first_key(doc)
     return RemoteActor(
         id=actor_id, type=doc["type"], preferred_username=_str(doc.get("preferredUsername")),
@@ -57,9 +66,10 @@ def _str(value: object) -> str | None:
 
 
 class RemoteActors:
-    def __init__(self, db: Database, fetcher: SafeFetcher) -> None:
+    def __init__(self, db: Database, fetcher: SafeFetcher, *, allow_http: bool = False) -> None:
         self._db = db
         self._fetcher = fetcher
+        self._allow_http = allow_http  # development mode: peers on http://127.0.0.1
         self._keys: OrderedDict[str, PublicKey] = OrderedDict()
         self._refreshed: dict[str, float] = {}
 
@@ -72,7 +82,7 @@ class RemoteActors:
 
     async def fetch(self, actor_id: str) -> RemoteActor:
         fetched = await self._fetcher.get_object(actor_id)
-        actor = parse_actor(fetched.data)
+        actor = parse_actor(fetched.data, allow_http=self._allow_http)
         if actor.id != actor_id:
             raise ValidationError(f"{actor_id} answered with another actor, {actor.id}")
         await actor_store.upsert_actor(self._db, actor)
@@ -105,7 +115,7 @@ class RemoteActors:
             doc = (await self._fetcher.get_object(key_id_actor_url(key_id))).data
             if doc.get("type") not in ACTOR_TYPES and isinstance(doc.get("owner"), str):
                 doc = (await self._fetcher.get_object(doc["owner"])).data  # a bare key document
-            actor = parse_actor(doc)
+            actor = parse_actor(doc, allow_http=self._allow_http)
         except FederationError as exc:
             raise KeyNotFound(f"cannot fetch key {key_id}: {exc}") from exc
         key = find_key(actor.document, key_id)
@@ -130,7 +140,7 @@ class RemoteActors:
 
     async def update_from(self, doc: dict) -> RemoteActor:
         """An actor's own `Update` carried its new document (e.g. a rotated key)."""
-        actor = parse_actor(doc)
+        actor = parse_actor(doc, allow_http=self._allow_http)
         await actor_store.upsert_actor(self._db, actor)
         self._forget_keys(actor.id)
         return actor
