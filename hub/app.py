@@ -33,6 +33,7 @@ from hub.web import (
     feeds_views,
     my_data_pages,
     nearby,
+    need_pages,
     pages,
     rsvp_pages,
     signup_pages,
@@ -88,6 +89,7 @@ def _add_routes(app: web.Application) -> None:
     signup_pages.add_routes(app)
     my_data_pages.add_routes(app)
     nearby.add_routes(app)
+    need_pages.add_routes(app)
     api.add_routes(app)
     console.add_routes(app)
 

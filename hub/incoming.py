@@ -9,11 +9,13 @@ from federation.dispatch import Dispatcher
 from federation.errors import ValidationError
 from federation.fetch import same_origin
 from hub.events.remote import receive_event, receive_event_delete
+from hub.needs.remote import is_need, receive_need, receive_need_delete
 from hub.rsvp import activities as rsvp
 from hub.rsvp import mastodon as rsvp_notes
 from hub.runtime import Hub
 from hub.services import follows
 from hub.store import follows as follow_store
+from hub.store import needs as needs_store
 from hub.store import remote_events, remote_objects
 from hub.volunteers import fediverse as volunteer_signup
 
@@ -85,6 +87,9 @@ async def _is_followed(hub: Hub, actor_id: str) -> bool:
 
 async def handle_create(hub: Hub, activity: dict[str, Any]) -> None:
     obj = activity.get("object")
+    if is_need(obj):
+        await _receive_need(hub, activity)
+        return
     if not isinstance(obj, dict) or obj.get("type") not in CONTENT_TYPES:
         raise ValidationError("Create needs an embedded object of a known type")
     # Sign-up requests, RSVPs (replies to our events, mentions, poll votes) come from anyone,
@@ -109,6 +114,9 @@ async def handle_update(hub: Hub, activity: dict[str, Any]) -> None:
         # source we trust for a key.
         await hub.actors.get(actor_id, refresh=True)
         return
+    if is_need(obj):
+        await _receive_need(hub, activity)
+        return
     if isinstance(obj, dict) and obj.get("type") == "Event":
         # Known events go to the check of who may change them; new ones (the hub followed
         # after they were created) are taken from followed actors only.
@@ -128,12 +136,26 @@ async def handle_delete(hub: Hub, activity: dict[str, Any]) -> None:
     if target == actor_id:
         await hub.actors.forget(actor_id)
         await remote_events.forget_origin(hub.db, actor_id)
+        await needs_store.forget_remote_actor(hub.db, actor_id)
         return
     event = await remote_events.get_remote_event(hub.db, target)
     if event is not None:
         await receive_event_delete(hub, event, actor_id)
         return
+    if await receive_need_delete(hub, target, actor_id):
+        return
     await remote_objects.delete_remote_object(hub.db, target, actor_id)
+
+
+async def _receive_need(hub: Hub, activity: dict[str, Any]) -> None:
+    """A need from a hub: new ones only from hubs we follow; known ones from their origin
+    (checked by receive_need), so a need keeps updating after it was stored."""
+    obj, actor_id = activity["object"], activity["actor"]
+    known = await needs_store.get_remote_need(hub.db, str(obj.get("id")))
+    if known is None and not await _is_followed(hub, actor_id):
+        log.debug("ignoring need %s from %s: not followed", obj.get("id"), actor_id)
+        return
+    await receive_need(hub, obj, actor_id)
 
 
 async def handle_announce(hub: Hub, activity: dict[str, Any]) -> None:

@@ -94,6 +94,13 @@ class Settings:
     smtp_password: str = _doc("Mail server password (prefer COMMONHUB_SMTP_PASSWORD).", "")
     smtp_from: str = _doc("Sender address (default noreply@ the hub's domain).", "")
     log_level: str = _doc("Logging level: DEBUG, INFO, WARNING or ERROR.", "INFO")
+    need_checks_one_off: str = _doc(
+        "Checks every one-off task requires, comma-separated check types; empty: none.", "")
+    need_checks_regular: str = _doc(
+        "Checks every regular commitment (befriending...) requires, comma-separated.",
+        "dbs_enhanced_adult")
+    need_checks_group_role: str = _doc(
+        "Checks every role at a group activity requires, comma-separated; empty: none.", "")
 
     # Derived ---------------------------------------------------------------------------
     @property
@@ -231,6 +238,24 @@ def digest_schedule(s: Settings) -> tuple[int, int, int] | None:
     return _DAYS.index(day[:3]), int(match[1]), int(match[2])
 
 
+# Check types a need may require (hub.volunteers.model.CHECK_TYPES, whose test keeps the two
+# the same: settings are read before the rest of the hub is imported).
+NEED_CHECK_TYPES = ("dbs_basic", "dbs_standard", "dbs_enhanced_adult", "dbs_enhanced_child",
+                    "dbs_enhanced_adult_child", "dbs_enhanced_adult_barred",
+                    "dbs_enhanced_child_barred", "dbs_enhanced_adult_child_barred")
+
+
+def need_check_policy(s: Settings, kind: str) -> tuple[str, ...]:
+    """The checks the hub requires of every need of `kind` (need_checks_<kind>)."""
+    name = f"need_checks_{kind}"
+    found = tuple(dict.fromkeys(t.strip() for t in getattr(s, name).split(",") if t.strip()))
+    unknown = [t for t in found if t not in NEED_CHECK_TYPES]
+    if unknown:
+        raise SettingsError(f"{name}: unknown check type {unknown[0]!r}; use "
+                            f"{', '.join(NEED_CHECK_TYPES)}")
+    return found
+
+
 def _validate_schedule(s: Settings) -> None:
     try:
         ZoneInfo(s.default_timezone)
@@ -243,6 +268,8 @@ def _validate_schedule(s: Settings) -> None:
     if any(o <= 0 for o in offsets):
         raise SettingsError("reminder_hours must be positive")
     digest_schedule(s)
+    for kind in ("one_off", "regular", "group_role"):
+        need_check_policy(s, kind)
     if s.smtp_security not in {"starttls", "tls", "none"}:
         raise SettingsError("smtp_security must be starttls, tls or none")
 

@@ -68,6 +68,9 @@ class Urls:
     def series(self, series_uuid: str) -> str:
         return f"{self.base}/series/{series_uuid}"
 
+    def need(self, need_uuid: str) -> str:
+        return f"{self.base}/needs/{need_uuid}"
+
     def media(self, media_uuid: str) -> str:
         return f"{self.base}/media/{media_uuid}"
 

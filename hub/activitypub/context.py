@@ -66,11 +66,52 @@ EVENT_TERMS = {
     "ch:series": {"@id": "ch:series", "@type": "@id"},
 }
 
-CONTEXT = [AS_CONTEXT_URL, SECURITY_CONTEXT_URL, {**HUB_TERMS, **EVENT_TERMS}]
+_VF = "https://w3id.org/valueflows/ont/vf#"
+
+# What a volunteer need uses (hub/activitypub/needs.py): ValueFlows' Proposal and Intent as
+# FEP-0837 does, units from the Ontology of units of Measure (`om2:`), and ours (`ch:`).
+NEED_TERMS = {
+    "vf": _VF,
+    "om2": "http://www.ontology-of-units-of-measure.org/resource/om-2/",
+    "Proposal": "vf:Proposal",
+    "Intent": "vf:Intent",
+    "purpose": "vf:purpose",
+    "publishes": "vf:publishes",
+    "unitBased": "vf:unitBased",
+    "action": "vf:action",
+    "resourceConformsTo": {"@id": "vf:resourceConformsTo", "@type": "@id"},
+    "resourceQuantity": "vf:resourceQuantity",
+    "effortQuantity": "vf:effortQuantity",
+    "hasUnit": "om2:hasUnit",
+    "hasNumericalValue": "om2:hasNumericalValue",
+    "hasBeginning": {"@id": "vf:hasBeginning", "@type": "xsd:dateTime"},
+    "hasEnd": {"@id": "vf:hasEnd", "@type": "xsd:dateTime"},
+    "ch:needKind": {"@id": "ch:needKind"},
+    "ch:needStatus": {"@id": "ch:needStatus"},
+    "ch:skills": {"@id": "ch:skills", "@container": "@set"},
+    "ch:interests": {"@id": "ch:interests", "@container": "@set"},
+    "ch:tags": {"@id": "ch:tags", "@container": "@set"},
+    "ch:checksRequired": {"@id": "ch:checksRequired", "@container": "@set"},
+    "ch:languagesRequired": {"@id": "ch:languagesRequired", "@container": "@set"},
+    "ch:languagesPreferred": {"@id": "ch:languagesPreferred", "@container": "@set"},
+    "ch:accessibility": {"@id": "ch:accessibility"},
+    "ch:district": {"@id": "ch:district"},
+    "ch:maxDistanceKm": {"@id": "ch:maxDistanceKm", "@type": "xsd:double"},
+    "ch:volunteersWanted": {"@id": "ch:volunteersWanted", "@type": "xsd:integer"},
+    "ch:effortMinutes": {"@id": "ch:effortMinutes", "@type": "xsd:integer"},
+    "ch:onDate": {"@id": "ch:onDate", "@type": "xsd:date"},
+    "ch:startsOn": {"@id": "ch:startsOn", "@type": "xsd:date"},
+    "ch:endsOn": {"@id": "ch:endsOn", "@type": "xsd:date"},
+    "ch:startTime": {"@id": "ch:startTime"},
+    "ch:endTime": {"@id": "ch:endTime"},
+    "ch:weeklySlots": {"@id": "ch:weeklySlots", "@container": "@set"},
+}
+
+CONTEXT = [AS_CONTEXT_URL, SECURITY_CONTEXT_URL, {**HUB_TERMS, **EVENT_TERMS, **NEED_TERMS}]
 
 # Documents that carry Multikeys (the actor's assertionMethod) or integrity proofs (FEP-8b32)
 # add the contexts defining them, in the order Fedify uses.
 DATA_INTEGRITY_CONTEXT_URL = "https://w3id.org/security/data-integrity/v1"
 MULTIKEY_CONTEXT_URL = "https://w3id.org/security/multikey/v1"
 PROOF_CONTEXT = [AS_CONTEXT_URL, SECURITY_CONTEXT_URL, DATA_INTEGRITY_CONTEXT_URL,
-                 MULTIKEY_CONTEXT_URL, {**HUB_TERMS, **EVENT_TERMS}]
+                 MULTIKEY_CONTEXT_URL, {**HUB_TERMS, **EVENT_TERMS, **NEED_TERMS}]

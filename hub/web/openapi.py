@@ -280,3 +280,76 @@ for _path, _summary in (("/me/{token}", "The volunteer's own data (GET), correct
 OPENAPI["paths"]["/me/{token}"].update({
     "patch": _with_field_errors(_required(_own_op("Correct my data", _VOLUNTEER_FIELDS), [])),
     "delete": _own_op("Delete my data")})
+
+
+# Needs -------------------------------------------------------------------------------------
+_NEED_ID = [{"name": "id", "in": "path", "required": True, "schema": _S}]
+_CONFIRM = {"name": "confirm", "in": "query", "schema": {"enum": ["true", "false"]},
+            "description": "true: save even if the public text looks like personal details"}
+_NEED_FIELDS: dict[str, Any] = {
+    "kind": {"enum": ["one_off", "regular", "group_role"], "description": "fixed once posted"},
+    "title": {**_S, "maxLength": 200}, "description": {**_S, "maxLength": 5000,
+                                                       "description": "public, plain text"},
+    "private_notes": {**_S, "maxLength": 5000, "description": "staff only: never federated "
+                                                              "or shown publicly"},
+    "skills": {**_IDS, "description": "concept ids"}, "interests": _IDS, "tags": _IDS,
+    "checks_required": {**_IDS, "description": "check types; the hub's policy adds its own"},
+    "languages_required": _IDS, "languages_preferred": _IDS,
+    "accessibility": {**_S, "maxLength": 1000},
+    "district": {**_NULL_S, "description": "UK postcode district, e.g. IG1"},
+    "latitude": {"type": ["number", "null"], "description": "rounded to 0.01 degree"},
+    "longitude": {"type": ["number", "null"]},
+    "max_distance_km": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 200},
+    "volunteers_wanted": {**_INT, "minimum": 1, "maximum": 100},
+    "timezone": {**_S, "description": "IANA name; default: the hub's default_timezone"},
+    "on_date": {**_DATE, "description": "one-off tasks and group roles"},
+    "start_time": {**_S, "description": "HH:MM, local"}, "end_time": {**_S,
+                                                                     "description": "HH:MM"},
+    "starts_on": {**_DATE, "description": "regular commitments"}, "ends_on": _DATE,
+    "slots": {"type": "object", "description": 'regular commitments: {"tue": ["afternoon"]}'},
+    "effort_minutes": {"type": ["integer", "null"], "minimum": 1, "maximum": 1440},
+    "event": {**_NULL_S, "description": "group roles: the id of the activity on this hub"},
+}
+
+
+def _need_op(summary: str, body: dict[str, Any] | None = None, ok: str = "200",
+             *extra: str, required: list[str] | None = None) -> dict[str, Any]:
+    op = _with_field_errors(_op(summary, body, ok), "404", *extra)
+    if body is not None:
+        _required(op, required or [])
+    return op
+
+
+def _confirmable(op: dict[str, Any]) -> dict[str, Any]:
+    op["parameters"] = [_CONFIRM]
+    op["responses"]["422"] = {"description": "{\"error\", \"warnings\": [{\"field\", "
+                                             "\"kind\", \"excerpt\", \"message\"}]}",
+                              "content": {"application/json": {}}}
+    return op
+
+
+OPENAPI["paths"].update({
+    "/api/v1/needs": {
+        "get": _op("Live needs, newest first (?status=open,matching, ?kind=)"),
+        "post": _confirmable(_need_op("Post a need (Create to followers)", _NEED_FIELDS,
+                                      "201", required=["kind", "title"]))},
+    "/api/v1/needs/{id}": {
+        "parameters": _NEED_ID, "get": _need_op("A need, with its private notes"),
+        "patch": _confirmable(_need_op("Edit some fields (Update to followers when anything "
+                                       "public changed)", _NEED_FIELDS, "200", "409")),
+        "delete": _need_op("Remove a need (Delete to followers)")},
+    "/api/v1/needs/{id}/status": {
+        "parameters": _NEED_ID,
+        "post": _need_op("A lifecycle move: open, matching, filled, closed or cancelled "
+                         "(cancelled sends Delete); 409 with the allowed moves otherwise",
+                         {"status": {"enum": ["open", "matching", "filled", "closed",
+                                              "cancelled"]}}, "200", "409",
+                         required=["status"])},
+    "/api/v1/needs/{id}/candidates": {
+        "parameters": _NEED_ID,
+        "get": _need_op("This hub's volunteers ranked for the need, with the reasons for each "
+                        "rank (?limit=1..200, ?excluded=true adds who was left out and why; "
+                        "audited)")},
+    "/api/v1/remote-needs": {
+        "get": _op("Needs published by hubs this hub follows (?status=, ?actor=)")},
+})

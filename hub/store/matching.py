@@ -1,0 +1,73 @@
+"""What the matcher reads about this hub's volunteers, in three queries for the whole pool.
+
+Only what matching uses: the random uuid, the coarse location, skills, languages, weekly
+availability, capacity, consents, and the status of checks and training. No name or contact
+detail is read here; `volunteer_labels` fetches names for the few candidates staff are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import orjson
+
+from hub.store.db import Database
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    """One volunteer as the matcher needs them, with their checks and training."""
+
+    uuid: str
+    district: str | None
+    latitude: float | None
+    longitude: float | None
+    skills: tuple[str, ...]
+    interests: tuple[str, ...]
+    tags: tuple[str, ...]
+    languages: tuple[str, ...]
+    availability: dict[str, tuple[str, ...]]
+    max_commitments: int
+    match_here: bool
+    match_neighbours: bool
+    checks: tuple[tuple[str, date, date, str], ...]  # (type, checked_on, renewal_on, decision)
+    training: tuple[str, ...]
+
+
+async def pool_rows(db: Database) -> list[PoolRow]:
+    """Every active volunteer of the hub (a self sign-up waiting for approval is not), with
+    checks and training, in volunteer id order."""
+    checks: dict[int, list[tuple[str, date, date, str]]] = {}
+    for r in await db.fetchall("SELECT volunteer_id, type, checked_on, renewal_on, decision "
+                               "FROM volunteer_checks ORDER BY volunteer_id, id"):
+        checks.setdefault(r[0], []).append(
+            (r[1], date.fromisoformat(r[2]), date.fromisoformat(r[3]), r[4]))
+    training: dict[int, list[str]] = {}
+    for r in await db.fetchall("SELECT volunteer_id, course FROM volunteer_training "
+                               "ORDER BY volunteer_id, id"):
+        training.setdefault(r[0], []).append(r[1])
+    rows = await db.fetchall(
+        "SELECT id, uuid, district, latitude, longitude, skills, interests, tags, languages, "
+        "availability, max_commitments, match_here, match_neighbours FROM volunteers "
+        "WHERE status = 'active' ORDER BY id")
+    loads = orjson.loads
+    return [PoolRow(r[1], r[2], r[3], r[4], tuple(loads(r[5])), tuple(loads(r[6])),
+                    tuple(loads(r[7])), tuple(loads(r[8])),
+                    {d: tuple(p) for d, p in loads(r[9]).items()}, r[10], bool(r[11]),
+                    bool(r[12]), tuple(checks.get(r[0], ())), tuple(training.get(r[0], ())))
+            for r in rows]
+
+
+async def volunteer_labels(db: Database, uuids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """(name, district) of the given volunteers, by uuid, for the candidates staff see."""
+    wanted = list(dict.fromkeys(uuids))
+    found: dict[str, tuple[str, str | None]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        rows = await db.fetchall(
+            f"SELECT uuid, name, district FROM volunteers WHERE uuid IN "
+            f"({', '.join('?' for _ in chunk)})", chunk)
+        found.update({r[0]: (r[1], r[2]) for r in rows})
+    return found

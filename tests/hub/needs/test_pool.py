@@ -1,0 +1,65 @@
+"""The cached volunteer pool: built once, rebuilt once after changes, never per need."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from hub.needs.model import check_whole, parse_need
+from hub.needs.pool import load_volunteers, pool_cache, rank_for
+from hub.store import needs as needs_store
+from hub.store.db import Database
+from hub.volunteers import service
+from hub.volunteers.service import Actor
+
+STAFF = Actor("api")
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "hub.db")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+def _volunteer(name: str, **extra: object) -> dict[str, object]:
+    return {"name": name, "email": f"{name.lower()}@example.org", "district": "IG1",
+            "latitude": 51.56, "longitude": 0.07, "availability": {"tue": ["afternoon"]},
+            "consents": {"match_here": True}, **extra}
+
+
+async def test_volunteers_reach_the_matcher_with_their_checks(db: Database) -> None:
+    made = await service.create(db, _volunteer("Asha", skills=["befriending"]), STAFF)
+    await service.record_check(db, made, {"type": "dbs_enhanced_adult",
+                                          "checked_on": "2026-01-05",
+                                          "renewal_on": "2029-01-05", "decision": "clear"},
+                               STAFF)
+    [seen] = await load_volunteers(db)
+    assert seen.id == made.uuid and seen.availability == frozenset({(1, "afternoon")})
+    assert seen.skills == frozenset({"befriending"}) and seen.consents.match_here
+    check = seen.checks[0]
+    # Valid up to the day before renewal, as hub.volunteers.model.check_status says.
+    assert check.covers(date(2026, 2, 1), date(2029, 1, 4))
+    assert not check.covers(date(2026, 2, 1), date(2029, 1, 5))
+    assert "Asha" not in repr(seen)  # the matcher never sees names
+
+
+async def test_the_pool_is_rebuilt_only_after_a_change(db: Database) -> None:
+    cache = pool_cache(db)
+    draft = check_whole(parse_need({"kind": "regular", "title": "Chat", "starts_on":
+                                    "2026-12-01", "slots": {"tue": ["afternoon"]}},
+                                   default_timezone="UTC"))
+    need = await needs_store.add_need(db, draft)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    await service.create(db, _volunteer("Asha"), STAFF)
+    for _ in range(3):
+        assert len(await rank_for(db, need, now=now)) == 1
+    assert cache.builds == 1
+    for name in ("Ben", "Cai"):  # two changes, one rebuild
+        await service.create(db, _volunteer(name), STAFF)
+    assert len(await rank_for(db, need, now=now)) == 3
+    assert cache.builds == 2
