@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+from html.parser import HTMLParser
+
 import pytest
 
-from hub.rsvp.mastodon import note_text, parse_answer
+from hub.rsvp.mastodon import _NOISE, _PATTERNS, _PUNCTUATION, PHRASES, note_text, parse_answer
 
 MENTION = ('<span class="h-card" translate="no"><a href="https://hub.example.org/actors/hub" '
            'class="u-url mention">@<span>hub</span></a></span>')
@@ -56,3 +59,58 @@ def test_note_text_drops_html_mentions_and_links() -> None:
     html = (f'<p>{MENTION} Count me <strong>in</strong>!<br>See '
             '<a href="https://hub.example.org/events/x">https://hub.example.org/events/x</a></p>')
     assert note_text(html) == "count me in see"
+
+
+def _parsed_text(content: str) -> str:
+    """note_text's markup step as the HTML parser does it, for any input."""
+    parts: list[str] = []
+
+    class Text(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            if tag in ("p", "br", "li"):
+                parts.append(" ")
+
+        def handle_data(self, data: str) -> None:
+            parts.append(data)
+
+    Text(convert_charrefs=True).feed(content)
+    return "".join(parts)
+
+
+FRAGMENTS = ["<p>", "</p>", "<br>", "<br/>", "<BR />", "<li>", "<P class='x'>", "<span>",
+             '<a href="https://e.org/a?b=1&amp;c=2">', "</a>", "<a href='x\">y'>", "&amp;",
+             "&#39;", "&nbsp", "<!-- yes -->", "<script>going</script>", "a < b", "x<3",
+             "</ >", "<a/b>", "<p\nclass=x>", "<img alt=\"a>b\">", "going", "can't come",
+             " maybe ", "count me in", "\u2019", "<p", ">", "yes", "not sure", "<?php ?>"]
+
+
+def test_note_text_reads_markup_as_the_html_parser_does() -> None:
+    rng = random.Random(7)
+    samples = [MENTION, *FRAGMENTS]
+    samples += ["".join(rng.choices(FRAGMENTS, k=rng.randint(1, 8))) for _ in range(3000)]
+    for content in samples:
+        expected = _parsed_text(content).replace("\u2019", "'").replace("\u2018", "'")
+        expected = " ".join(_PUNCTUATION.sub(" ", _NOISE.sub(" ", expected)).casefold().split())
+        assert note_text(content) == expected, content
+
+
+def _every_pattern(text: str) -> str | None:
+    """parse_answer without its quick look for phrase words first."""
+    found = set()
+    for answer, patterns in _PATTERNS.items():
+        for pattern in patterns:
+            text, hits = pattern.subn(" | ", text)
+            if hits:
+                found.add(answer)
+    return found.pop() if len(found) == 1 else None
+
+
+def test_parse_answer_agrees_with_trying_every_pattern() -> None:
+    rng = random.Random(11)
+    words = sorted({w for phrases in PHRASES.values() for p in phrases for w in p.split()})
+    words += ["the", "bikes", "can", "i", "fix", "not", "x'", "'s", "café"]
+    separators = [" ", "  ", "\n", "-", "'", ",", ""]
+    for _ in range(5000):
+        parts = rng.choices(words, k=rng.randint(1, 7))
+        text = "".join(f"{word}{rng.choice(separators)}" for word in parts)
+        assert parse_answer(text) == _every_pattern(text), text
