@@ -66,6 +66,16 @@ class InboundItem:
     attempts: int
 
 
+@dataclass(frozen=True, slots=True)
+class InboundMark:
+    """What became of one processed activity: an outcome, or a retry at `retry_at`."""
+
+    item_id: int
+    state: Outcome | Literal["retry"]
+    error: str | None = None
+    retry_at: float = 0.0
+
+
 class InboundStore(Protocol):
     """Durable storage of inbound activities; `hub.store.inbound` implements it."""
 
@@ -77,9 +87,9 @@ class InboundStore(Protocol):
         """Pending activities whose time has come, oldest first."""
         ...
 
-    async def done(self, item_id: int, state: Outcome, error: str | None = None) -> None: ...
-
-    async def retry_later(self, item_id: int, next_attempt_at: float, error: str) -> None: ...
+    async def record(self, marks: list[InboundMark]) -> None:
+        """Write the outcomes of processed activities, committed before returning."""
+        ...
 
 
 class HostRateLimit(Protocol):
@@ -195,7 +205,8 @@ async def read_capped(request: web.Request, cap: int) -> bytes:
     try:
         # aiohttp's server decompresses gzip/deflate as it reads (in bounded pieces), so
         # this cap already bounds the decompressed size: a gzip bomb stops here.
-        async for chunk in request.content.iter_any():
+        # readany() in a loop: iter_any() costs an iterator and a StopAsyncIteration more.
+        while chunk := await request.content.readany():
             size += len(chunk)
             if size > cap:
                 raise PayloadTooLarge(f"the body is over {cap} bytes")
@@ -349,13 +360,11 @@ class InboxProcessor:
         """Process one batch in order; returns how many activities were taken."""
         async with self._running:
             items = await self._store.claim(self._batch)
-            marks = []
-            for item in items:
-                outcome = await self._process(item)
-                # Outcome writes go on without waiting, so the store can group them into
-                # one commit; a crash before they land only means the activity runs again.
-                marks.append(asyncio.ensure_future(outcome))
-            await asyncio.gather(*marks)
+            # The batch's outcomes are written together, in one commit, after it is done: a
+            # crash before they land only means those activities run again.
+            marks = [await self._process(item) for item in items]
+            if marks:
+                await self._store.record(marks)
             return len(items)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -368,27 +377,27 @@ class InboxProcessor:
             if taken < self._batch:
                 await wait_for_turn(self._wake, stop, self._poll_interval)
 
-    async def _process(self, item: InboundItem) -> Any:
-        """Dispatch one activity; returns the (not yet awaited) write of its outcome."""
+    async def _process(self, item: InboundItem) -> InboundMark:
+        """Dispatch one activity; returns its outcome, not yet written."""
         try:
             handled = await self._dispatcher.dispatch(orjson.loads(item.body))
         except ValidationError as exc:
-            return self._store.done(item.id, "failed", f"invalid: {exc.message}")
+            return InboundMark(item.id, "failed", f"invalid: {exc.message}")
         except RetryableError as exc:
             return self._retry(item, exc.message)
         except FederationError as exc:
             log.warning("inbound %s (%s) failed: %s", item.id, item.activity_id, exc.message)
-            return self._store.done(item.id, "failed", f"{type(exc).__name__}: {exc.message}")
+            return InboundMark(item.id, "failed", f"{type(exc).__name__}: {exc.message}")
         except Exception as exc:
             # A handler bug must not stop the queue nor lose the activity: the row keeps
             # the body and the error, so it can be replayed once the bug is fixed.
             log.exception("handler for inbound %s (%s) crashed", item.id, item.activity_id)
-            return self._store.done(item.id, "failed", f"crashed: {exc!r}")
-        return self._store.done(item.id, "done" if handled else "ignored")
+            return InboundMark(item.id, "failed", f"crashed: {exc!r}")
+        return InboundMark(item.id, "done" if handled else "ignored")
 
-    def _retry(self, item: InboundItem, message: str) -> Any:
+    def _retry(self, item: InboundItem, message: str) -> InboundMark:
         attempts = item.attempts + 1
         if attempts >= self._max_attempts:
-            return self._store.done(item.id, "failed", f"gave up after {attempts}: {message}")
+            return InboundMark(item.id, "failed", f"gave up after {attempts}: {message}")
         delay = retry_delay(attempts - 1, cap=self._backoff_cap)
-        return self._store.retry_later(item.id, self._clock() + delay, message)
+        return InboundMark(item.id, "retry", message, self._clock() + delay)

@@ -11,7 +11,7 @@ import sqlite3
 import time
 from typing import Any
 
-from federation.inbox import InboundItem, Outcome
+from federation.inbox import InboundItem, InboundMark
 from hub.store.db import Database
 from hub.store.group_commit import GroupCommit
 
@@ -34,10 +34,14 @@ def _insert_batch(conn: sqlite3.Connection, rows: list[_Row]) -> list[bool]:
     return [conn.execute(_INSERT, row).rowcount == 1 for row in rows]
 
 
-def _mark_batch(conn: sqlite3.Connection, marks: list[tuple[str, tuple[Any, ...]]]) -> list[None]:
-    for sql, params in marks:
-        conn.execute(sql, params)
-    return [None] * len(marks)
+_Marks = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]  # (_DONE rows, _RETRY rows)
+
+
+def _mark_batch(conn: sqlite3.Connection, batches: list[_Marks]) -> list[None]:
+    for done, retry in batches:
+        conn.executemany(_DONE, done)
+        conn.executemany(_RETRY, retry)
+    return [None] * len(batches)
 
 
 class SqliteInboundStore:
@@ -48,8 +52,7 @@ class SqliteInboundStore:
         self._clock = clock
         self._adds: GroupCommit[_Row, bool] = GroupCommit(
             db, _insert_batch)
-        self._marks: GroupCommit[tuple[str, tuple[Any, ...]], None] = GroupCommit(
-            db, _mark_batch)
+        self._marks: GroupCommit[_Marks, None] = GroupCommit(db, _mark_batch)
 
     async def add(self, activity_id: str, actor_id: str, body: bytes) -> bool:
         key = f"{activity_id} sha256:{hashlib.sha256(body).hexdigest()}"
@@ -64,13 +67,17 @@ class SqliteInboundStore:
             "ORDER BY next_attempt_at, id LIMIT ?", (self._clock(), limit))
         return [InboundItem(r[0], r[1], r[2], bytes(r[3]), r[4]) for r in rows]
 
-    async def done(self, item_id: int, state: Outcome, error: str | None = None) -> None:
-        if state not in ("done", "ignored", "failed"):
-            raise ValueError(f"unknown inbound outcome {state!r}")
-        await self._marks.submit((_DONE, (state, error, self._clock(), item_id)))
-
-    async def retry_later(self, item_id: int, next_attempt_at: float, error: str) -> None:
-        await self._marks.submit((_RETRY, (next_attempt_at, error, item_id)))
+    async def record(self, marks: list[InboundMark]) -> None:
+        now = self._clock()
+        done, retry = [], []
+        for mark in marks:
+            if mark.state == "retry":
+                retry.append((mark.retry_at, mark.error, mark.item_id))
+            elif mark.state in ("done", "ignored", "failed"):
+                done.append((mark.state, mark.error, now, mark.item_id))
+            else:
+                raise ValueError(f"unknown inbound outcome {mark.state!r}")
+        await self._marks.submit((done, retry))
 
     async def flush(self) -> None:
         """Wait for queued writes, before closing the database."""
