@@ -5,7 +5,7 @@ beside the raw RSA-2048 signing rate measured in the same run.
 
 Two scenarios, each a news post published with `hub.services.posts.create_post` (post row,
 `Create{Note}`, `follower_inboxes`, `enqueue`) and delivered by a `DeliveryWorker` built as
-`hub.app` builds it (guarded session, `SqliteDeliveryStore`, host health, the hub's
+`hub.app` builds it (guarded `DeliveryClient`, `SqliteDeliveryStore`, host health, the hub's
 settings: 200 in flight, 8 per host, 2 signing threads) over a real SQLite file:
 
 * (a) 1,000 followers, each with its own inbox, spread over 50 receiving hosts;
@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import orjson
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
@@ -58,7 +57,7 @@ from bench.common import (
 )
 from bench.receivers import Control, ReceiverConfig, start_receivers
 from federation.delivery import DeliveryJob, DeliveryWorker
-from federation.fetch import make_guarded_session
+from federation.http1 import DeliveryClient
 from federation.keys import SigningKey, sign_bytes
 from federation.signatures import sign_request
 from hub.runtime import Hub, open_hub, user_agent
@@ -158,22 +157,19 @@ class TimedStore(SqliteDeliveryStore):
             self.finished.set()
 
 
-async def make_worker(hub: Hub, store: TimedStore,
-                      ) -> tuple[DeliveryWorker, aiohttp.ClientSession]:
-    """The worker as `hub.app` builds it (same settings and session), over the bench's store."""
+async def make_worker(hub: Hub, store: TimedStore) -> tuple[DeliveryWorker, DeliveryClient]:
+    """The worker as `hub.app` builds it (same settings and client), over the bench's store."""
     s = hub.settings
-    session = make_guarded_session(
-        allow_loopback=s.dev, allow_private=s.allow_private_addresses,
-        limit=s.delivery_concurrency, limit_per_host=s.delivery_per_host)
+    client = DeliveryClient(allow_loopback=s.dev, allow_private=s.allow_private_addresses)
     health = SqliteHostHealth(hub.db)
     await health.load()
     worker = DeliveryWorker(
-        store, session, hub.keyring.signing_key,
+        store, client, hub.keyring.signing_key,
         max_attempts=s.delivery_max_attempts, backoff_cap=s.delivery_backoff_cap,
         concurrency=s.delivery_concurrency, per_host=s.delivery_per_host,
         timeout=s.delivery_timeout, user_agent=user_agent(s),
         scheme=s.delivery_signature, host_health=health)
-    return worker, session
+    return worker, client
 
 
 def scenario_distinct(ports: list[int], inboxes: int) -> Scenario:
@@ -270,7 +266,7 @@ async def run_scenario(hub: Hub, scenario: Scenario, reps: int, control: Control
                        probe: Callable[[], float]) -> Outcome:
     await set_followers(hub.db, scenario)
     store = TimedStore(hub.db)
-    worker, session = await make_worker(hub, store)
+    worker, client = await make_worker(hub, store)
     hub.wake_delivery = worker.wake
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run_forever(stop))
@@ -282,7 +278,7 @@ async def run_scenario(hub: Hub, scenario: Scenario, reps: int, control: Control
         worker.wake()
         await asyncio.wait_for(task, 30)
         await worker.close()
-        await session.close()
+        await client.close()
         await store.flush()
     ids = ",".join(str(rep.outbox_id) for rep in done)
     rows = await hub.db.fetchall(

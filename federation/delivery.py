@@ -32,10 +32,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from federation.backoff import parse_retry_after, retry_delay, wait_for_turn
 from federation.errors import UnsafeURLError
+from federation.http1 import ConnectionFailed, DeliveryClient, InvalidURL
 from federation.keys import SigningKey
 from federation.signatures import sign_request
 
@@ -45,7 +44,6 @@ ACTIVITY_JSON = "application/activity+json"
 RETRYABLE_STATUSES = frozenset({401, 408, 429})  # and every 5xx
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _DAY = 86400.0
-_DETAIL_BYTES = 2048  # enough of an error body to say why; never the whole thing
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +94,6 @@ def host_of(url: str) -> str:
     return host
 
 
-def delivery_connector(concurrency: int = 200, per_host: int = 8) -> aiohttp.TCPConnector:
-    """A connector sized for the worker: kept-alive connections, as many as may be in flight."""
-    return aiohttp.TCPConnector(limit=concurrency, limit_per_host=per_host,
-                                keepalive_timeout=60, ttl_dns_cache=300)
-
-
 @dataclass
 class _HostSlot:
     semaphore: asyncio.Semaphore
@@ -122,11 +114,12 @@ class DeliveryWorker:
 
     `signing_threads` RSA-signs in a thread pool, which overlaps signing with the event
     loop (measured: ~70% of the raw one-core signing rate against ~45% inline on 2 cores);
-    0 signs inline on the loop. The session should use `delivery_connector()`, plus the
-    app's guard against private addresses.
+    0 signs inline on the loop. `client` (`federation.http1`) sends the POSTs over
+    kept-alive connections and guards against private addresses as the app configures it;
+    the worker bounds how many are open per host.
     """
 
-    def __init__(self, store: DeliveryStore, session: aiohttp.ClientSession,
+    def __init__(self, store: DeliveryStore, client: DeliveryClient,
                  signing_key: Callable[[str], SigningKey], *, max_attempts: int = 16,
                  backoff_cap: float = 86400.0, concurrency: int = 200, per_host: int = 8,
                  timeout: float = 30.0, user_agent: str = "commonhub",
@@ -135,10 +128,10 @@ class DeliveryWorker:
                  host_health: HostHealth | None = None, poll_interval: float = 2.0,
                  clock: Callable[[], float] = time.time,
                  rand: Callable[[], float] = random.random) -> None:
-        self._store, self._session, self._signing_key = store, session, signing_key
+        self._store, self._client, self._signing_key = store, client, signing_key
         self._max_attempts, self._backoff_cap = max_attempts, backoff_cap
         self._per_host, self._scheme, self._user_agent = per_host, scheme, user_agent
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
         self._is_blocked, self._health = is_blocked, host_health
         self._poll_interval, self._clock, self._rand = poll_interval, clock, rand
         self._global = asyncio.Semaphore(concurrency)
@@ -298,21 +291,20 @@ class DeliveryWorker:
             log.exception("cannot sign delivery %s as %r", job.id, job.signer)
             return _Attempt(None, f"cannot sign: {exc!r}", ours=True)
         try:
-            async with self._session.post(job.inbox, data=job.body, headers=signed,
-                                          timeout=self._timeout, allow_redirects=False) as resp:
-                detail = await resp.content.read(_DETAIL_BYTES)
-                retry_after = parse_retry_after(resp.headers.get("Retry-After"),
-                                                now=self._clock())
-                error = None if resp.status < 300 else _describe(resp.status, detail)
-                return _Attempt(resp.status, error, retry_after)
+            async with asyncio.timeout(self._timeout):
+                answer = await self._client.post(job.inbox, signed, job.body)
         except TimeoutError:
-            return _Attempt(None, f"timed out after {self._timeout.total} s")
-        except aiohttp.InvalidURL as exc:
+            return _Attempt(None, f"timed out after {self._timeout:g} s")
+        except InvalidURL as exc:
             return _Attempt(None, f"invalid inbox URL: {exc}", final=True)
-        except UnsafeURLError as exc:  # the session's guard: an internal or special address
+        except UnsafeURLError as exc:  # the client's guard: an internal or special address
             return _Attempt(None, f"refused: {exc.message}", final=True)
-        except aiohttp.ClientError as exc:
+        except (ConnectionFailed, OSError) as exc:  # OSError: refused, reset, TLS...
             return _Attempt(None, f"{type(exc).__name__}: {exc}")
+        if answer.status < 300:
+            return _Attempt(answer.status, None)
+        retry_after = parse_retry_after(answer.headers.get("retry-after"), now=self._clock())
+        return _Attempt(answer.status, _describe(answer.status, answer.detail), retry_after)
 
     async def _record(self, job: DeliveryJob, host: str, attempt: _Attempt) -> None:
         status = attempt.status

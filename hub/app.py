@@ -15,7 +15,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from federation.delivery import DeliveryWorker
-from federation.fetch import make_guarded_session
+from federation.http1 import DeliveryClient
 from federation.inbox import InboxProcessor, InboxReceiver
 from hub.incoming import build_dispatcher
 from hub.jobs.registry import build_runner
@@ -128,13 +128,12 @@ class _Workers:
                                         poll_interval=BACKSTOP_POLL,
                                         wake_delay=INBOX_WAKE_DELAY)
         # Inbox URLs come from remote documents: deliveries get the same SSRF guard as fetches.
-        self.session = make_guarded_session(
-            allow_loopback=s.dev, allow_private=s.allow_private_addresses,
-            limit=s.delivery_concurrency, limit_per_host=s.delivery_per_host)
+        self.client = DeliveryClient(allow_loopback=s.dev,
+                                     allow_private=s.allow_private_addresses)
         self.deliveries = SqliteDeliveryStore(hub.db)
         self.health = SqliteHostHealth(hub.db)
         self.delivery = DeliveryWorker(
-            self.deliveries, self.session, hub.keyring.signing_key,
+            self.deliveries, self.client, hub.keyring.signing_key,
             max_attempts=s.delivery_max_attempts, backoff_cap=s.delivery_backoff_cap,
             concurrency=s.delivery_concurrency, per_host=s.delivery_per_host,
             timeout=s.delivery_timeout, user_agent=user_agent(s),
@@ -169,4 +168,4 @@ async def _workers(hub: Hub) -> AsyncIterator[_Workers]:
         # database closes.
         await w.deliveries.flush()
         await w.inbound.flush()
-        await w.session.close()
+        await w.client.close()

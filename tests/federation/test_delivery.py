@@ -12,14 +12,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from federation.delivery import DeliveryWorker, delivery_connector, host_of
+from federation.delivery import DeliveryWorker, host_of
 from federation.errors import KeyNotFound
-from federation.fetch import make_guarded_session
+from federation.http1 import DeliveryClient
 from federation.keys import PublicKey, SigningKey, generate_rsa_key
 from federation.signatures import verify_request
 from hub.store.db import Database
@@ -86,8 +85,8 @@ class Peer:
 
 
 class Harness:
-    def __init__(self, db: Database, session: aiohttp.ClientSession, serve: StartServer) -> None:
-        self.db, self.session, self.serve = db, session, serve
+    def __init__(self, db: Database, client: DeliveryClient, serve: StartServer) -> None:
+        self.db, self.client, self.serve = db, client, serve
         self.clock = Clock()
         self.store = SqliteDeliveryStore(db, clock=self.clock)
         self.events: list[tuple[str, str]] = []
@@ -100,7 +99,7 @@ class Harness:
     def worker(self, **options: Any) -> DeliveryWorker:
         options.setdefault("clock", self.clock)
         options.setdefault("rand", lambda: 0.5)
-        return DeliveryWorker(self.store, self.session, lambda signer: HUB_KEY, **options)
+        return DeliveryWorker(self.store, self.client, lambda signer: HUB_KEY, **options)
 
     async def publish(self, *inboxes: str, n: int = 1) -> int:
         activity = {"id": f"https://hub.example/activities/{n}", "type": "Create",
@@ -122,8 +121,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def harness(db: Database, serve: StartServer) -> AsyncIterator[Harness]:
-    async with aiohttp.ClientSession(connector=delivery_connector(50, 8)) as session:
-        yield Harness(db, session, serve)
+    async with DeliveryClient(allow_loopback=True) as client:
+        yield Harness(db, client, serve)
 
 
 @pytest.mark.parametrize("signing_threads", [2, 0])
@@ -252,8 +251,8 @@ async def test_inboxes_on_internal_addresses_are_refused_and_failed(
     # IP literal or as a name, and a hub that is not in development mode
     peer = Peer("internal", [])
     peer.server = await serve(peer.app())
-    async with make_guarded_session() as session:
-        harness = Harness(db, session, serve)
+    async with DeliveryClient() as client:
+        harness = Harness(db, client, serve)
         literal = peer.url("/inbox")
         named = literal.replace("127.0.0.1", "localhost")
         outbox_id = await harness.publish(literal, named)
@@ -324,7 +323,7 @@ async def test_a_signing_failure_is_recorded_and_retried(harness: Harness) -> No
     peer = await harness.peer("a")
     outbox_id = await harness.publish(peer.url("/inbox"))
     keys = {"hub": HUB_KEY}
-    worker = DeliveryWorker(harness.store, harness.session, lambda signer: keys[signer],
+    worker = DeliveryWorker(harness.store, harness.client, lambda signer: keys[signer],
                             clock=harness.clock)
     del keys["hub"]
     await worker.run_once()
@@ -358,9 +357,9 @@ async def test_a_crash_mid_fanout_loses_nothing_and_repeats_no_recorded_success(
                   activity_type="Create")
 
     # When a worker is killed part-way, its unwritten outcomes dropped with it
-    async with aiohttp.ClientSession(connector=delivery_connector(16, 4)) as session:
+    async with DeliveryClient(allow_loopback=True) as client:
         store = SqliteDeliveryStore(db)
-        worker = DeliveryWorker(store, session, lambda s: HUB_KEY, concurrency=16, per_host=4)
+        worker = DeliveryWorker(store, client, lambda s: HUB_KEY, concurrency=16, per_host=4)
         running = asyncio.create_task(worker.run_forever(asyncio.Event()))
         await asyncio.wait_for(sixty_arrived.wait(), 30)
         running.cancel()
@@ -373,8 +372,8 @@ async def test_a_crash_mid_fanout_loses_nothing_and_repeats_no_recorded_success(
     assert 0 < len(recorded) < 200
 
     # Then a new worker on the same file finishes the job
-    async with aiohttp.ClientSession(connector=delivery_connector(16, 4)) as session:
-        worker = DeliveryWorker(SqliteDeliveryStore(db), session, lambda s: HUB_KEY)
+    async with DeliveryClient(allow_loopback=True) as client:
+        worker = DeliveryWorker(SqliteDeliveryStore(db), client, lambda s: HUB_KEY)
         while await pending_count(db):
             await worker.run_once()
         await worker.close()
