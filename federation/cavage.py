@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -187,9 +188,12 @@ def _parse_http_date(value: str) -> float:
 
 def _number(params: Mapping[str, str], name: str) -> float:
     try:
-        return float(params[name])
+        value = float(params[name])
     except (KeyError, ValueError) as exc:
         raise SignatureError(f"({name}) is signed but {name}= is missing or invalid") from exc
+    if not math.isfinite(value):  # "nan" would pass every time check; "1e309" is infinite
+        raise SignatureError(f"({name}) is signed but {name}= is not a finite time")
+    return value
 
 
 def _check_time(params: Mapping[str, str], names: list[str], headers: Mapping[str, str],
