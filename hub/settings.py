@@ -101,6 +101,11 @@ class Settings:
         "dbs_enhanced_adult")
     need_checks_group_role: str = _doc(
         "Checks every role at a group activity requires, comma-separated; empty: none.", "")
+    check_reminder_days: int = _doc(
+        "Days before a volunteer's check is due for renewal that staff are reminded; 0: never.",
+        30)
+    staff_email: str = _doc(
+        "Address staff notices go to (checks due for renewal); empty: the console only.", "")
 
     # Derived ---------------------------------------------------------------------------
     @property
@@ -208,6 +213,10 @@ def _validate(s: Settings) -> None:
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError("log_level must be DEBUG, INFO, WARNING or ERROR")
     _validate_schedule(s)
+    if not 0 <= s.check_reminder_days <= 3650:
+        raise SettingsError("check_reminder_days is a number of days from 0 to 3650")
+    if s.staff_email and "@" not in s.staff_email:
+        raise SettingsError("staff_email must be an email address")
     if s.inbox_rate_limit < 0 or s.inbox_rate_window <= 0:
         raise SettingsError("inbox_rate_limit must be 0 or more and inbox_rate_window positive")
     for name in ("max_body_bytes", "fetch_max_bytes", "delivery_concurrency",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.jobs import digest, mail_notices, reminders, volunteer_mail
+from hub.jobs import check_reminders, digest, mail_notices, reminders, volunteer_mail
 from hub.jobs.runner import JobRunner
 from hub.runtime import Hub
 
@@ -11,12 +11,14 @@ def build_runner(hub: Hub) -> JobRunner:
     runner = JobRunner(hub)
     runner.planners += [digest.plan_digests, digest.plan_series_topup,
                         reminders.plan_reminders, mail_notices.plan_mail_notices,
-                        volunteer_mail.plan_volunteer_mail]
+                        volunteer_mail.plan_volunteer_mail,
+                        check_reminders.plan_check_reminders]
     runner.handlers.update({
         "digest": digest.run_digest,
         "series_topup": digest.run_series_topup,
         "reminder": reminders.run_reminder,
         "rsvp_mail": mail_notices.run_mail_notice,
         "volunteer_mail": volunteer_mail.run_volunteer_mail,
+        "check_reminder": check_reminders.run_check_reminder,
     })
     return runner

@@ -93,3 +93,13 @@ async def get_job(db: Database, key: str) -> dict[str, Any] | None:
 async def jobs_of_kind(db: Database, kind: str) -> list[dict[str, Any]]:
     rows = await db.fetchall("SELECT * FROM scheduled_jobs WHERE kind = ? ORDER BY id", (kind,))
     return [dict(r) for r in rows]
+
+
+async def finished_at(db: Database, keys: list[str]) -> dict[str, float]:
+    """When each of these jobs was done (keys of jobs not done are left out)."""
+    if not keys:
+        return {}
+    marks = ", ".join("?" * len(keys))
+    rows = await db.fetchall(f"SELECT key, finished_at FROM scheduled_jobs WHERE key IN "
+                             f"({marks}) AND state = 'done'", keys)
+    return {r["key"]: r["finished_at"] for r in rows}

@@ -207,6 +207,11 @@ async def approve_volunteer(db: Database, volunteer: Volunteer) -> Volunteer:
     return replace(volunteer, status="active", approved_at=now, updated_at=now)
 
 
+async def count_pending(db: Database) -> int:
+    """Self sign-ups waiting for a coordinator's approval."""
+    return int(await db.fetchval("SELECT count(*) FROM volunteers WHERE status = 'pending'"))
+
+
 async def volunteer_for_actor(db: Database, actor_id: str) -> Volunteer | None:
     """The volunteer whose proven fediverse account this is (the newest, if several)."""
     row = await db.fetchone("SELECT * FROM volunteers WHERE actor_id = ? "

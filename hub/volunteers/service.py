@@ -127,6 +127,7 @@ async def approve(db: Database, volunteer: Volunteer, actor: Actor) -> Volunteer
         return volunteer
     approved = await store.approve_volunteer(db, volunteer)
     volunteers_changed(db)
+    volunteers_changed(db)
     await audit_action(db, actor, "volunteer.approve", volunteer.uuid)
     return approved
 

@@ -24,6 +24,7 @@ class NavLink:
 NAV: tuple[NavLink, ...] = (
     NavLink("Home", "/console/"),
     NavLink("Events", "/console/events"),
+    NavLink("Volunteers", "/console/volunteers"),
 )
 
 

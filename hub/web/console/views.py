@@ -14,6 +14,7 @@ from hub.store import actors as actor_store
 from hub.store import audit
 from hub.store import follows as follow_store
 from hub.store import posts as post_store
+from hub.store import volunteers as volunteer_store
 from hub.web.console.keys import STAFF
 from hub.web.console.page import render_console, see_other
 from hub.web.keys import HUB
@@ -65,7 +66,17 @@ async def _home(request: web.Request, *, status: int = 200, error: str | None = 
         notice=NOTICES.get(request.query.get("done", "")), posted=await _posted(request),
         audit=[{"when": when(e.at), "who": e.username or "command line", "action": e.action,
                 "target": e.target} for e in entries or []],
-        show_audit=entries is not None)
+        show_audit=entries is not None, volunteers=await _volunteer_news(request))
+
+
+async def _volunteer_news(request: web.Request) -> dict[str, int]:
+    """Sign-ups waiting for approval, and (for coordinators) checks to renew."""
+    hub = request.app[HUB]
+    news = {"signups": await volunteer_store.count_pending(hub.db)}
+    if request[STAFF].is_coordinator:
+        news["checks"] = len(await volunteer_store.lapsing_checks(
+            hub.db, hub.settings.check_reminder_days))
+    return news
 
 
 async def home(request: web.Request) -> web.Response:

@@ -1,0 +1,119 @@
+"""Volunteers in the console: new sign-ups to approve, everyone at a glance, one volunteer's
+full record, and the checks due for renewal.
+
+Helpers see the lists (names, area, skills, status), as they see attendees' names; opening a
+volunteer (contact details, consents, checks), approving a sign-up and the checks page are for
+coordinators. Every list, read and approval is written to the audit log, by the volunteer's
+random id.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+
+from hub.jobs.check_reminders import reminders_sent
+from hub.matching.model import check_label, concepts, language_name
+from hub.store import volunteers as store
+from hub.store.volunteers import Volunteer
+from hub.volunteers import service
+from hub.volunteers.model import check_status
+from hub.web.console.auth import require_role
+from hub.web.console.keys import STAFF
+from hub.web.console.page import console_error, render_console, see_other
+from hub.web.console.views import when
+from hub.web.keys import HUB
+from hub.web.my_data_pages import data_view
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SOURCES = {"staff": "Added by staff", "web": "Web form", "fediverse": "Fediverse link"}
+NOTICES = {"approved": "Approved: they can now be suggested for needs they agreed to."}
+
+
+def _actor(request: web.Request) -> service.Actor:
+    return service.Actor("console", staff_id=request[STAFF].id)
+
+
+def row(volunteer: Volunteer) -> dict[str, Any]:
+    """What the lists show of a volunteer (no contact details)."""
+    p, known = volunteer.profile, concepts()
+    return {"uuid": volunteer.uuid, "name": p.name, "area": p.district or "point",
+            "skills": ", ".join(known[s].label if s in known else s for s in p.skills),
+            "languages": ", ".join(language_name(c) for c in p.languages),
+            "status": volunteer.status, "source": SOURCES[volunteer.source],
+            "since": when(volunteer.created_at)}
+
+
+async def volunteer_list(request: web.Request) -> web.Response:
+    db = request.app[HUB].db
+    everyone = await service.list_for_staff(db, _actor(request), skill=None, district=None)
+    pending = [row(v) for v in sorted(everyone, key=lambda v: v.created_at)
+               if v.status == "pending"]
+    return render_console(
+        request, "console/volunteers.html", pending=pending,
+        active=[row(v) for v in everyone if v.status == "active"],
+        can_open=request[STAFF].is_coordinator,
+        notice=NOTICES.get(request.query.get("done", "")))
+
+
+async def _find(request: web.Request) -> Volunteer | None:
+    raw = request.match_info["uuid"]
+    return await store.get_volunteer(request.app[HUB].db, raw) if _UUID.match(raw) else None
+
+
+def _missing(request: web.Request) -> web.Response:
+    return console_error(request, 404, title="No such volunteer",
+                         message="This volunteer does not exist, or was deleted at their "
+                                 "request.")
+
+
+@require_role("coordinator")
+async def volunteer_page(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    volunteer = await _find(request)
+    if volunteer is None:
+        return _missing(request)
+    await service.read(hub.db, volunteer, _actor(request))
+    training = await store.list_training(hub.db, volunteer.id)
+    return render_console(
+        request, "console/volunteer_page.html", volunteer=volunteer, row=row(volunteer),
+        data=await data_view(volunteer, hub.db), training=[
+            (t.course.replace("_", " "), t.completed_on.isoformat()) for t in training],
+        notice=NOTICES.get(request.query.get("done", "")))
+
+
+@require_role("coordinator")
+async def approve(request: web.Request) -> web.Response:
+    volunteer = await _find(request)
+    if volunteer is None:
+        return _missing(request)
+    await service.approve(request.app[HUB].db, volunteer, _actor(request))
+    back = "/console/volunteers" if (await request.post()).get("back") == "list" \
+        else f"/console/volunteers/{volunteer.uuid}"
+    return see_other(f"{back}?done=approved")
+
+
+@require_role("coordinator")
+async def checks_page(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    days = hub.settings.check_reminder_days
+    today = date.today()
+    found = await store.lapsing_checks(hub.db, days, today)
+    told = await reminders_sent(hub, found)
+    return render_console(request, "console/volunteer_checks.html", days=days, items=[
+        {"volunteer": item.volunteer_uuid, "name": item.name,
+         "check": check_label(item.check.type), "renewal_on": item.check.renewal_on.isoformat(),
+         "status": "Lapsed" if check_status(item.check, today) == "lapsed" else "Due soon",
+         "told": when(told[item.check.uuid]) if item.check.uuid in told else None}
+        for item in found])
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/console/volunteers", volunteer_list)
+    r.add_get("/console/volunteers/checks", checks_page)
+    r.add_get("/console/volunteers/{uuid}", volunteer_page)
+    r.add_post("/console/volunteers/{uuid}/approve", approve)
