@@ -37,6 +37,7 @@ def build_dispatcher(hub: Hub) -> Dispatcher:
         "Join": rsvp.receive_join,
         "Leave": rsvp.receive_leave,
         "TentativeAccept": rsvp.receive_tentative_accept,
+        "TentativeReject": rsvp.receive_tentative_reject,
         "Announce": handle_announce,
     }
     for kind, handler in handlers.items():

@@ -7,8 +7,10 @@
   is answered when staff decide. `Leave` (object: the event or the Join) and `Undo{Join}`
   free the place, and the first on the waitlist gets the `Accept` of their own Join.
 - Friendica answers an Event itself: `Accept` (going), `TentativeAccept` (maybe, which
-  holds no place) and `Reject` (not going). `Accept` and `Reject` of anything else are the
-  follow answers `hub.incoming` handles, so these handlers say whether the object was ours.
+  holds no place) and `Reject` (not going); `TentativeReject` ("probably not", which
+  ActivityStreams defines as a kind of Reject) counts as not going and frees a place.
+  `Accept` and `Reject` of anything else are the follow answers `hub.incoming` handles, so
+  these handlers say whether the object was ours.
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ async def receive_undo_join(hub: Hub, activity: dict[str, Any]) -> None:
 
 
 # Friendica: Accept / TentativeAccept / Reject of the Event -------------------------------------
-FRIENDICA_ANSWERS = {"Accept": "going", "TentativeAccept": "maybe", "Reject": "not_going"}
+FRIENDICA_ANSWERS = {"Accept": "going", "TentativeAccept": "maybe", "Reject": "not_going",
+                     "TentativeReject": "not_going"}
 
 
 async def receive_event_answer(hub: Hub, activity: dict[str, Any]) -> bool:
@@ -137,3 +140,8 @@ async def receive_event_answer(hub: Hub, activity: dict[str, Any]) -> bool:
 async def receive_tentative_accept(hub: Hub, activity: dict[str, Any]) -> None:
     if not await receive_event_answer(hub, activity):
         log.info("ignoring TentativeAccept %s: not of one of this hub's events", activity["id"])
+
+
+async def receive_tentative_reject(hub: Hub, activity: dict[str, Any]) -> None:
+    if not await receive_event_answer(hub, activity):
+        log.info("ignoring TentativeReject %s: not of one of this hub's events", activity["id"])

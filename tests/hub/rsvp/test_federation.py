@@ -170,6 +170,10 @@ async def test_friendica_answers_to_the_event(hubs: HubFactory, remote: RemoteSe
     await wait_until(lambda: _equals(states(), [(gus.id, "going"), (fred.id, "not_going")]),
                      what="fred out, gus promoted")
     await received(remote, dm_to(gus, "a place came free"), "gus's promotion message")
+    # TentativeReject ("probably not") is a Reject: gus's place is freed too.
+    await post(running, gus, answer(gus, "TentativeReject"))
+    await wait_until(lambda: _equals(states(), [(fred.id, "not_going"), (gus.id, "not_going")]),
+                     what="gus probably not going")
     # The hub's own follow answers still work beside these (see test_incoming).
 
 
