@@ -26,6 +26,7 @@ from hub.store.hosts import SqliteHostHealth
 from hub.store.inbound import SqliteInboundStore
 from hub.web import (
     api,
+    ask_pages,
     calendar_pages,
     console,
     event_pages,
@@ -88,6 +89,7 @@ def _add_routes(app: web.Application) -> None:
     rsvp_pages.add_routes(app)
     signup_pages.add_routes(app)
     my_data_pages.add_routes(app)
+    ask_pages.add_routes(app)
     nearby.add_routes(app)
     need_pages.add_routes(app)
     api.add_routes(app)

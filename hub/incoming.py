@@ -9,6 +9,8 @@ from federation.dispatch import Dispatcher
 from federation.errors import ValidationError
 from federation.fetch import same_origin
 from hub.events.remote import receive_event, receive_event_delete
+from hub.exchange import offers as exchange_offers
+from hub.exchange import replies as exchange_replies
 from hub.needs.remote import is_need, receive_need, receive_need_delete
 from hub.rsvp import activities as rsvp
 from hub.rsvp import mastodon as rsvp_notes
@@ -39,6 +41,7 @@ def build_dispatcher(hub: Hub) -> Dispatcher:
         "TentativeAccept": rsvp.receive_tentative_accept,
         "TentativeReject": rsvp.receive_tentative_reject,
         "Announce": handle_announce,
+        "Offer": exchange_offers.receive_offer,
     }
     for kind, handler in handlers.items():
         dispatcher.register(kind, _bind(hub, handler))
@@ -60,6 +63,9 @@ def _object_type(activity: dict[str, Any]) -> str | None:
 
 async def handle_undo(hub: Hub, activity: dict[str, Any]) -> None:
     kind = _object_type(activity)
+    if kind == "Offer":
+        await exchange_offers.receive_undo(hub, activity)
+        return
     if kind == "Join":
         await rsvp.receive_undo_join(hub, activity)
         return
@@ -70,13 +76,17 @@ async def handle_undo(hub: Hub, activity: dict[str, Any]) -> None:
 
 
 async def handle_accept(hub: Hub, activity: dict[str, Any]) -> None:
-    # Friendica answers one of our events with Accept (going); anything else is the
-    # answer to a Follow of ours.
+    # Friendica answers one of our events with Accept (going); a neighbouring hub, an offer
+    # of ours; anything else is the answer to a Follow of ours.
+    if await exchange_offers.receive_answer(hub, activity, accepted=True):
+        return
     if not await rsvp.receive_event_answer(hub, activity):
         await follows.receive_follow_answer(hub, activity, accepted=True)
 
 
 async def handle_reject(hub: Hub, activity: dict[str, Any]) -> None:
+    if await exchange_offers.receive_answer(hub, activity, accepted=False):
+        return
     if not await rsvp.receive_event_answer(hub, activity):
         await follows.receive_follow_answer(hub, activity, accepted=False)
 
@@ -93,6 +103,12 @@ async def handle_create(hub: Hub, activity: dict[str, Any]) -> None:
         return
     if not isinstance(obj, dict) or obj.get("type") not in CONTENT_TYPES:
         raise ValidationError("Create needs an embedded object of a known type")
+    # A volunteer's reply to an ask, and a neighbouring hub's contact for an accepted offer,
+    # come first: both are replies to the hub's own messages, and a reply may say "yes".
+    if await exchange_replies.receive_reply(hub, activity):
+        return
+    if await exchange_offers.receive_contact(hub, activity):
+        return
     # Sign-up requests, RSVPs (replies to our events, mentions, poll votes) come from anyone,
     # followed or not. A sign-up is never a reply to the hub, so it cannot take an RSVP's.
     if await volunteer_signup.receive_note(hub, activity):

@@ -106,6 +106,18 @@ class Settings:
         30)
     staff_email: str = _doc(
         "Address staff notices go to (checks due for renewal); empty: the console only.", "")
+    ask_expiry_hours: float = _doc("Hours a volunteer has to answer an ask before it expires.",
+                                   48.0)
+    offer_expiry_hours: float = _doc(
+        "Hours an offer between hubs (and its attestation of checks) stays open.", 72.0)
+    auto_ask_top: int = _doc(
+        "Policy: ask this many top candidates for each open need, ours or a neighbour's, "
+        "nobody was asked about yet; 0: staff ask.", 0)
+    coordinator_name: str = _doc(
+        "Who matched volunteers contact (sent after an acceptance); default: the hub's name.",
+        "")
+    coordinator_email: str = _doc("The coordinator's email, given to matched volunteers.", "")
+    coordinator_phone: str = _doc("The coordinator's phone, given to matched volunteers.", "")
 
     # Derived ---------------------------------------------------------------------------
     @property
@@ -224,6 +236,9 @@ def _validate(s: Settings) -> None:
                  "session_idle_minutes", "session_max_hours"):
         if getattr(s, name) < 1:
             raise SettingsError(f"{name} must be at least 1")
+    if s.ask_expiry_hours <= 0 or s.offer_expiry_hours <= 0 or not 0 <= s.auto_ask_top <= 20:
+        raise SettingsError("ask_expiry_hours and offer_expiry_hours must be positive, "
+                            "auto_ask_top from 0 to 20")
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

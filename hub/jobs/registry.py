@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.jobs import check_reminders, digest, mail_notices, reminders, volunteer_mail
+from hub.jobs import check_reminders, digest, exchange, mail_notices, reminders, volunteer_mail
 from hub.jobs.runner import JobRunner
 from hub.runtime import Hub
 
@@ -12,7 +12,8 @@ def build_runner(hub: Hub) -> JobRunner:
     runner.planners += [digest.plan_digests, digest.plan_series_topup,
                         reminders.plan_reminders, mail_notices.plan_mail_notices,
                         volunteer_mail.plan_volunteer_mail,
-                        check_reminders.plan_check_reminders]
+                        check_reminders.plan_check_reminders,
+                        exchange.plan_exchange_sweep]
     runner.handlers.update({
         "digest": digest.run_digest,
         "series_topup": digest.run_series_topup,
@@ -20,5 +21,6 @@ def build_runner(hub: Hub) -> JobRunner:
         "rsvp_mail": mail_notices.run_mail_notice,
         "volunteer_mail": volunteer_mail.run_volunteer_mail,
         "check_reminder": check_reminders.run_check_reminder,
+        "exchange_sweep": exchange.run_exchange_sweep,
     })
     return runner

@@ -6,22 +6,25 @@ volunteer, a check or a training record changes (`volunteers_changed`, called by
 hub/volunteers/service.py); the next ranking rebuilds it, once, however many changes came
 before. The build runs in a thread so the hub keeps answering meanwhile.
 
-`load_volunteers(db)` is the one place that says what the matcher knows about each volunteer.
-Active commitments and recent asks and matches are not recorded yet, so they count as none;
-the cross-hub exchange fills them in here when asks and matches exist, and calls
-`volunteers_changed` when they change.
+`load_volunteers(db)` is the one place that says what the matcher knows about each volunteer,
+including the fairness history: when each was asked and matched in the matcher's fairness
+window, and how many matches are active (hub/exchange asks and matches, which call
+`volunteers_changed` when they change).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from weakref import WeakKeyDictionary
 
-from hub.matching import GeoPoint, VolunteerPool, rank
+from hub.matching import DEFAULT_WEIGHTS, GeoPoint, VolunteerPool, rank
 from hub.matching.model import Candidate, Check, Consents, Volunteer
 from hub.needs.matching import to_matcher_need, weekly_slots
+from hub.store import asks as ask_store
+from hub.store import matches as match_store
 from hub.store.db import Database
 from hub.store.matching import PoolRow, pool_rows, volunteer_labels
 from hub.store.needs import LocalNeed, RemoteNeed
@@ -51,12 +54,22 @@ def matcher_volunteer(row: PoolRow, *, active_commitments: int = 0,
         recent_asks=recent_asks, recent_matches=recent_matches)
 
 
-async def load_volunteers(db: Database) -> list[Volunteer]:
-    """Every volunteer of this hub as the matcher sees them (ids are volunteer uuids).
+async def load_volunteers(db: Database, now: float | None = None) -> list[Volunteer]:
+    """Every volunteer of this hub as the matcher sees them (ids are volunteer uuids), with
+    their recent asks and matches and their active commitments."""
+    now = time.time() if now is None else now
+    since = now - DEFAULT_WEIGHTS.fairness_window_days * 86400
+    asked = await ask_store.asked_since(db, since)
+    matched = await match_store.matched_since(db, since)
+    active = await match_store.active_commitments(db)
+    return [matcher_volunteer(row, active_commitments=active.get(row.uuid, 0),
+                              recent_asks=_stamps(asked.get(row.uuid)),
+                              recent_matches=_stamps(matched.get(row.uuid)))
+            for row in await pool_rows(db)]
 
-    Active commitments, recent asks and recent matches are none until the hub records them.
-    """
-    return [matcher_volunteer(row) for row in await pool_rows(db)]
+
+def _stamps(times: list[float] | None) -> tuple[datetime, ...]:
+    return tuple(datetime.fromtimestamp(t, UTC) for t in times or ())
 
 
 class PoolCache:

@@ -283,6 +283,11 @@ async def get_remote_need(db: Database, object_id: str) -> RemoteNeed | None:
     return None if row is None else _remote(row)
 
 
+async def get_remote_need_by_id(db: Database, row_id: int) -> RemoteNeed | None:
+    row = await db.fetchone("SELECT * FROM remote_needs WHERE id = ?", (row_id,))
+    return None if row is None else _remote(row)
+
+
 async def list_remote_needs(db: Database, *, statuses: tuple[str, ...] | None = LIVE_STATUSES,
                             actor: str | None = None, followed_only: bool = True,
                             limit: int = 200, offset: int = 0) -> list[RemoteNeed]:

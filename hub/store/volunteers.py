@@ -347,3 +347,4 @@ async def api_token_id(db: Database, token: str) -> int | None:
     """The id of the staff API token in use, so audit rows say which token acted."""
     return await db.fetchval("SELECT id FROM api_tokens WHERE token_hash = ?",
                              (token_hash(token),))
+

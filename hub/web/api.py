@@ -16,7 +16,7 @@ from hub.store import posts as post_store
 from hub.store import tokens
 from hub.store.deliveries import delivery_stats
 from hub.store.posts import Post
-from hub.web import events_api, needs_api, rsvp_api, volunteers_api
+from hub.web import events_api, exchange_api, needs_api, rsvp_api, volunteers_api
 from hub.web.keys import HUB
 from hub.web.openapi import OPENAPI
 from hub.web.render import json_response, read_json_object
@@ -150,3 +150,4 @@ def add_routes(app: web.Application) -> None:
     rsvp_api.add_routes(app)
     volunteers_api.add_routes(app)
     needs_api.add_routes(app)
+    exchange_api.add_routes(app)

@@ -353,3 +353,58 @@ OPENAPI["paths"].update({
     "/api/v1/remote-needs": {
         "get": _op("Needs published by hubs this hub follows (?status=, ?actor=)")},
 })
+
+# Matching: asks, offers between hubs, matches and hours (hub/web/exchange_api.py).
+_UUID_PARAM = [{"name": "uuid", "in": "path", "required": True, "schema": {"type": "string"}}]
+_ASK_BODY = {"count": {"type": "integer", "minimum": 1, "maximum": 20},
+             "volunteer": {"type": "string", "description": "a volunteer's id"}}
+_SHARE = {"shared_note": {"type": "string", "maxLength": 1000,
+                          "description": "a line for the volunteer with the coordinator's "
+                                         "contact; never the neighbour's private notes"}}
+
+
+def _exchange_op(summary: str, body: dict[str, Any] | None = None, ok: str = "200",
+                 *extra: str, required: list[str] | None = None) -> dict[str, Any]:
+    op = _op(summary, body, ok)
+    if body is not None:
+        op["requestBody"]["content"]["application/json"]["schema"]["required"] = required or []
+    for status in ("404", *extra):
+        op["responses"][status] = {"$ref": "#/components/responses/Error"}
+    return op
+
+
+OPENAPI["paths"].update({
+    "/api/v1/needs/{id}/asks": {
+        "parameters": _NEED_ID,
+        "post": _exchange_op("Ask the `count` best-ranked volunteers not yet asked (default 3), "
+                             "or one `volunteer`, by their own channels", _ASK_BODY, "201")},
+    "/api/v1/needs/{id}/matching": {
+        "parameters": _NEED_ID,
+        "get": _exchange_op("The asks, the neighbours' offers and the matches for a need, "
+                            "with the time it took to fill")},
+    "/api/v1/neighbour-needs/asks": {
+        "post": _exchange_op("Ask volunteers for a neighbouring hub's need (`need`: its id)",
+                             {"need": {"type": "string"}, **_ASK_BODY}, "201",
+                             required=["need"])},
+    "/api/v1/offers/{uuid}/accept": {
+        "parameters": _UUID_PARAM,
+        "post": _exchange_op("Accept a neighbour's offer: Accept, then the coordinator's "
+                             "contact, to that hub", _SHARE, "200", "409")},
+    "/api/v1/offers/{uuid}/reject": {
+        "parameters": _UUID_PARAM,
+        "post": _exchange_op("Decline a neighbour's offer (Reject to that hub)", None, "200",
+                             "409")},
+    "/api/v1/asks/{uuid}/accept": {
+        "parameters": _UUID_PARAM,
+        "post": _exchange_op("Accept a volunteer of this hub who said yes", _SHARE, "200",
+                             "409")},
+    "/api/v1/matches/{uuid}": {
+        "parameters": _UUID_PARAM,
+        "get": _exchange_op("A match: its contact and the sessions logged")},
+    "/api/v1/matches/{uuid}/sessions": {
+        "parameters": _UUID_PARAM,
+        "post": _exchange_op("Log a session for a match", {
+            "date": {"type": "string", "format": "date"},
+            "minutes": {"type": "integer", "minimum": 1, "maximum": 1440}}, "201", "409",
+            required=["date", "minutes"])},
+})

@@ -20,7 +20,7 @@ CREATE UNIQUE INDEX local_assertion_keys_current ON local_assertion_keys (actor)
 -- A volunteer asked whether they will take a need: one of this hub's needs, or a neighbour's
 -- need received into remote_needs. The private web link's token is stored hashed only.
 -- channels: how the ask went (JSON list of "dm", "email"); dm_note_id is the id of the
--- direct message sent, so a reply to it ("yes") finds the ask.
+-- direct message sent, so a reply to it ("yes") finds the ask, if it comes from dm_actor.
 CREATE TABLE asks (
     id INTEGER PRIMARY KEY,
     uuid TEXT NOT NULL UNIQUE,
@@ -34,6 +34,7 @@ CREATE TABLE asks (
     channels TEXT NOT NULL DEFAULT '[]',
     answered_via TEXT CHECK (answered_via IS NULL OR answered_via IN ('web', 'dm', 'staff')),
     dm_note_id TEXT UNIQUE,
+    dm_actor TEXT,                       -- the volunteer's actor the message went to
     asked_at REAL NOT NULL,
     expires_at REAL NOT NULL,
     answered_at REAL,

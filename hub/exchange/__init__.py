@@ -1,0 +1,1 @@
+"""Matching in practice: asking volunteers, offers between hubs, matches and logged hours."""

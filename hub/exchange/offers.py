@@ -1,0 +1,310 @@
+"""Offers between neighbouring hubs, both ends.
+
+At the volunteer's home hub (B): a yes to a neighbour's need is sent as an `Offer` with a
+signed attestation and no personal detail; an `Accept` makes a match and B sends the
+volunteer's contact to the requesting hub alone; a `Reject` closes it; a volunteer who
+withdraws makes B send `Undo`.
+At the requesting hub (A): an `Offer` from a neighbour (a hub A follows and that follows A)
+for an open need of A's, whose attestation verifies and shows the checks the need requires,
+is stored for staff; staff accept one (the others are rejected once the need is filled), and
+A sends its coordinator's contact to B. Each hub then tells its own person.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from federation.errors import FederationError, ForbiddenActivity, NotFound, ValidationError
+from hub.activitypub import exchange as messages
+from hub.exchange import notify
+from hub.exchange.attestation import covers, held_checks, sign_attestation, verify_attestation
+from hub.exchange.targets import Target, load_target
+from hub.matching.geo import GeoPoint, equirectangular_km
+from hub.matching.model import slot_label
+from hub.needs.matching import to_matcher_need
+from hub.needs.pool import volunteers_changed
+from hub.runtime import Hub
+from hub.services import follows
+from hub.services.outbox import send_to_actor
+from hub.store import asks as ask_store
+from hub.store import matches as match_store
+from hub.store import needs as need_store
+from hub.store import offers as offer_store
+from hub.store import volunteers as volunteer_store
+from hub.store.asks import Ask
+from hub.store.follows import get_follower
+from hub.store.offers import OfferReceived
+from hub.store.volunteers import Volunteer
+from hub.volunteers.model import DAYS
+
+log = logging.getLogger(__name__)
+BANDS = ((1.0, "under 1 km"), (2.0, "1 to 2 km"), (5.0, "2 to 5 km"), (10.0, "5 to 10 km"))
+
+
+async def is_neighbour(hub: Hub, actor: str) -> bool:
+    """A neighbouring hub: one this hub follows and that follows it (both accepted)."""
+    if not await follows.is_followed(hub, actor):
+        return False
+    row = await get_follower(hub.db, actor)
+    return row is not None and row.get("state") == "accepted"
+
+
+def distance_band(volunteer: Volunteer, need_point: GeoPoint | None) -> str:
+    """How far, coarsely: never the volunteer's point, only a band."""
+    p = volunteer.profile
+    if need_point is None or p.latitude is None or p.longitude is None:
+        return "distance unknown"
+    km = equirectangular_km(GeoPoint(p.latitude, p.longitude), need_point)
+    return next((label for top, label in BANDS if km < top), "over 10 km")
+
+
+# At the volunteer's home hub ---------------------------------------------------------------
+async def send_offer(hub: Hub, ask: Ask, target: Target, *, now: float) -> str | None:
+    """Offer the volunteer who said yes to the neighbour whose need it is; the offer's id."""
+    volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id)
+    if volunteer is None or target.origin is None:
+        return None
+    need = to_matcher_need(target.need)
+    today = datetime.fromtimestamp(now, UTC).date()
+    checks = held_checks(await volunteer_store.list_checks(hub.db, volunteer.id),
+                         need.checks_required, today)
+    lifetime = hub.settings.offer_expiry_hours * 3600
+    statement = sign_attestation(
+        hub, pseudonym=volunteer.pseudonym, need_id=target.object_id(hub), checks=checks,
+        training=await volunteer_store.list_training(hub.db, volunteer.id), lifetime=lifetime,
+        now=now)
+    p = volunteer.profile
+    free = {(DAYS.index(d), part) for d, parts in p.availability.items() for part in parts}
+    terms = set(p.skills) | set(p.interests) | {t.lower() for t in p.tags}
+    offer_id = f"{hub.urls.base}/offers/{uuid.uuid4()}"
+    activity = messages.offer(
+        hub.urls, offer_id=offer_id, to_actor=target.origin, need_id=target.object_id(hub),
+        pseudonym=volunteer.pseudonym, distance_band=distance_band(volunteer, need.location),
+        skills=sorted(need.terms() & terms),
+        overlap=[slot_label(s) for s in sorted(need.slots & free)],
+        languages=sorted(set(p.languages) & (need.languages_required
+                                             | need.languages_preferred)),
+        signed_attestation=statement, expires=now + lifetime, when=now)
+
+    def record(conn: Any) -> None:
+        offer_store.write_offer_sent(conn, ask_id=ask.id, offer_id=offer_id,
+                                     remote_need_id=target.need.id, to_actor=target.origin or "",
+                                     expires_at=now + lifetime, now=now)
+
+    await send_to_actor(hub, activity, target.origin, also=record)
+    return offer_id
+
+
+async def withdraw_offer(hub: Hub, ask: Ask, *, now: float) -> None:
+    """The volunteer withdrew: `Undo` of their offer, and the end of their match if any."""
+    sent = await offer_store.offer_sent_for_ask(hub.db, ask.id)
+    if sent is None:
+        return
+    was = sent.status
+    if was not in ("offered", "accepted") or not await offer_store.answer_offer_sent(
+            hub.db, sent, "withdrawn", from_status=was, now=now):
+        return
+    match = await match_store.match_for_offer_sent(hub.db, sent.id)
+    if match is not None:
+        await match_store.end_match(hub.db, match.id, now)
+    await send_to_actor(hub, messages.undo_offer(hub.urls, offer_id=sent.offer_id,
+                                                 to_actor=sent.to_actor, when=now),
+                        sent.to_actor)
+
+
+async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> bool:
+    """`Accept` / `Reject` of an offer this hub sent; False if it is not about one."""
+    offer_id = follows.object_id(activity.get("object"))
+    sent = await offer_store.get_offer_sent(hub.db, offer_id) if offer_id else None
+    if sent is None:
+        return False
+    if activity["actor"] != sent.to_actor:
+        raise ForbiddenActivity("only the hub the offer was made to may answer it")
+    now = time.time()
+    status = "accepted" if accepted else "rejected"
+    if not await offer_store.answer_offer_sent(hub.db, sent, status, now=now):
+        return True  # withdrawn or expired meanwhile, or a repeat: nothing more to do
+    ask = await _ask_of(hub, sent.ask_id)
+    volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id) \
+        if ask else None
+    if volunteer is None or ask is None:
+        return True
+    target = await load_target(hub, remote_need_id=sent.remote_need_id)
+    if accepted:
+        await match_store.add_match(hub.db, remote_need_id=sent.remote_need_id,
+                                    volunteer_id=volunteer.id, offer_sent_id=sent.id, now=now)
+        await send_to_actor(hub, messages.contact_note(
+            hub.urls, to_actor=sent.to_actor, offer_id=sent.offer_id,
+            lines=notify.volunteer_contact_lines(volunteer, target),
+            contact=notify.volunteer_contact(volunteer), when=now), sent.to_actor)
+    await notify.tell_volunteer(hub, ask, volunteer, "chosen" if accepted else "not_chosen",
+                                target)
+    volunteers_changed(hub.db)
+    return True
+
+
+async def _ask_of(hub: Hub, ask_id: int) -> Ask | None:
+    return await ask_store.get_ask(hub.db, ask_id)
+
+
+# At the requesting hub ---------------------------------------------------------------------
+async def receive_offer(hub: Hub, activity: dict[str, Any]) -> None:
+    """Store a neighbour's offer for one of our open needs, once its attestation checks out;
+    an offer that does not show the checks the need requires is rejected at once."""
+    offer = messages.parse_offer(activity)
+    if not await is_neighbour(hub, offer.actor):
+        raise ForbiddenActivity("offers are taken from neighbouring hubs only (mutual follows)")
+    prefix = hub.urls.need("")
+    need = (await need_store.get_need(hub.db, offer.need_id[len(prefix):])
+            if offer.need_id.startswith(prefix) else None)
+    if need is None or need.deleted_at is not None:
+        raise NotFound(f"no need {offer.need_id} here")
+    now = time.time()
+    attested = await verify_attestation(hub, offer.attestation, actor=offer.actor,
+                                        pseudonym=offer.pseudonym, need_id=offer.need_id,
+                                        now=now)
+    matcher_need = to_matcher_need(need)
+    missing = covers(attested, matcher_need.checks_required,
+                     matcher_need.check_dates(datetime.fromtimestamp(now, UTC).date())[1])
+    if need.status not in ("open", "matching") or missing:
+        log.info("rejecting offer %s: %s", offer.offer_id,
+                 f"missing {', '.join(missing)}" if missing else f"need is {need.status}")
+        await _answer(hub, "Reject", offer.offer_id, offer.actor, offer.need_id)
+        return
+    expires = min(_timestamp(offer.expires, now + hub.settings.offer_expiry_hours * 3600),
+                  now + hub.settings.offer_expiry_hours * 3600)
+    await offer_store.add_offer_received(
+        hub.db, offer_id=offer.offer_id, actor=offer.actor, need_id=need.id,
+        pseudonym=offer.pseudonym, distance_band=offer.distance_band, skills=offer.skills,
+        availability=offer.overlap, languages=offer.languages, checks_held=attested.checks,
+        attestation=offer.attestation, expires_at=expires, now=now)
+
+
+def _timestamp(value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError as exc:
+        raise ValidationError("Offer: endTime is not a date-time") from exc
+
+
+async def _answer(hub: Hub, kind: str, offer_id: str, actor: str, need_id: str) -> None:
+    await send_to_actor(hub, messages.offer_answer(hub.urls, kind, offer_id=offer_id,
+                                                   to_actor=actor, need_id=need_id,
+                                                   when=time.time()), actor)
+
+
+class OfferClosed(FederationError):
+    """The offer can no longer be accepted or rejected (answered, withdrawn, expired)."""
+
+    status = 409
+
+
+async def accept_offer(hub: Hub, offer: OfferReceived, *, shared_note: str = "") -> str:
+    """Staff accept a neighbour's offer: `Accept`, then our coordinator's contact, to that
+    hub alone; the match's uuid. Once the need has all the volunteers it wants, the other
+    open offers are rejected and the need is filled."""
+    now = time.time()
+    if offer.expires_at <= now or not await offer_store.decide_offer(
+            hub.db, offer, "accepted", now=now):
+        raise OfferClosed("this offer is no longer open")
+    need = await need_store.get_need_by_id(hub.db, offer.need_id)
+    assert need is not None
+    match_uuid = await match_store.add_match(hub.db, need_id=need.id,
+                                             offer_received_id=offer.id, now=now)
+    need_url = hub.urls.need(need.uuid)
+    await _answer(hub, "Accept", offer.offer_id, offer.actor, need_url)
+    await send_to_actor(hub, messages.contact_note(
+        hub.urls, to_actor=offer.actor, offer_id=offer.offer_id,
+        lines=notify.coordinator_lines(hub, need.draft.title, shared_note),
+        contact=notify.coordinator_contact(hub), when=now), offer.actor)
+    await fill_if_complete(hub, need.id)
+    return match_uuid
+
+
+async def reject_offer(hub: Hub, offer: OfferReceived) -> None:
+    if not await offer_store.decide_offer(hub.db, offer, "rejected"):
+        raise OfferClosed("this offer is no longer open")
+    need = await need_store.get_need_by_id(hub.db, offer.need_id)
+    await _answer(hub, "Reject", offer.offer_id, offer.actor,
+                  hub.urls.need(need.uuid) if need else "")
+
+
+async def fill_if_complete(hub: Hub, need_id: int) -> bool:
+    """Once a need has the volunteers it wants: reject the open offers, mark it filled."""
+    from hub.needs import service as need_service
+
+    need = await need_store.get_need_by_id(hub.db, need_id)
+    if need is None:
+        return False
+    active = [m for m in await match_store.matches_for_need(hub.db, need.id)
+              if m.status == "active"]
+    if len(active) < need.draft.volunteers_wanted:
+        return False
+    for other in await offer_store.offers_for_need(hub.db, need.id):
+        if other.status == "offered" and await offer_store.decide_offer(hub.db, other,
+                                                                        "rejected"):
+            await _answer(hub, "Reject", other.offer_id, other.actor, hub.urls.need(need.uuid))
+    if need.status in ("open", "matching"):
+        await need_service.change_status(hub, need.uuid, "filled")
+    return True
+
+
+async def receive_undo(hub: Hub, activity: dict[str, Any]) -> None:
+    """A neighbour's volunteer withdrew their offer (before or after it was accepted)."""
+    offer_id = follows.object_id(activity.get("object"))
+    offer = await offer_store.get_offer_received(hub.db, offer_id) if offer_id else None
+    if offer is None:
+        return
+    if offer.actor != activity["actor"]:
+        raise ForbiddenActivity("only the hub that made an offer may withdraw it")
+    for status in ("offered", "accepted"):
+        if await offer_store.decide_offer(hub.db, offer, "withdrawn", from_status=status):
+            match = await match_store.match_for_offer_received(hub.db, offer.id)
+            if match is not None:
+                await match_store.end_match(hub.db, match.id)
+            return
+
+
+# Contacts, both ends -----------------------------------------------------------------------
+async def receive_contact(hub: Hub, activity: dict[str, Any]) -> bool:
+    """A contact note about an accepted offer, from the other hub of that match; False if
+    the note is not one."""
+    note = activity.get("object")
+    if not isinstance(note, dict) or not isinstance(note.get("contact"), dict):
+        return False
+    offer_id = follows.object_id(note.get("inReplyTo"))
+    if offer_id is None:
+        return False
+    contact = {k: str(v)[:300] for k, v in note["contact"].items()
+               if k in notify.CONTACT_FIELDS and isinstance(v, str)}
+    received = await offer_store.get_offer_received(hub.db, offer_id)
+    if received is not None:  # we are the requesting hub: the volunteer's contact
+        if received.actor != activity["actor"] or received.status != "accepted":
+            raise ForbiddenActivity("a contact is taken only for an accepted offer, "
+                                    "from the hub that made it")
+        match = await match_store.match_for_offer_received(hub.db, received.id)
+        if match is not None:
+            await match_store.set_contact(hub.db, match.id, contact)
+        return True
+    sent = await offer_store.get_offer_sent(hub.db, offer_id)
+    if sent is None:
+        return False
+    if sent.to_actor != activity["actor"] or sent.status != "accepted":
+        raise ForbiddenActivity("a contact is taken only for an accepted offer, from the "
+                                "hub that accepted it")
+    match = await match_store.match_for_offer_sent(hub.db, sent.id)
+    if match is not None:
+        await match_store.set_contact(hub.db, match.id, contact)
+        ask = await _ask_of(hub, sent.ask_id)
+        volunteer = (await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id)
+                     if ask else None)
+        if ask is not None and volunteer is not None:
+            target = await load_target(hub, remote_need_id=sent.remote_need_id)
+            await notify.tell_volunteer(hub, ask, volunteer, "contact", target, contact=contact)
+    return True

@@ -1,0 +1,50 @@
+"""The matching sweep, every few minutes: asks and offers nobody answered in time expire, and
+under the `auto_ask_top` policy the best candidates for each open need not yet asked about
+(this hub's, or a neighbouring hub's) are asked."""
+
+from __future__ import annotations
+
+import logging
+
+from hub.exchange import asking, offers
+from hub.exchange.targets import Target
+from hub.runtime import Hub
+from hub.store import asks as ask_store
+from hub.store import jobs as job_store
+from hub.store import needs as need_store
+from hub.store import offers as offer_store
+from hub.store.jobs import Job, PlannedJob
+
+log = logging.getLogger(__name__)
+SWEEP_EVERY = 300.0
+OPEN = ("open", "matching")
+
+
+async def plan_exchange_sweep(hub: Hub, now: float) -> int:
+    bucket = int(now // SWEEP_EVERY)
+    return await job_store.plan(hub.db, [PlannedJob(f"exchange_sweep:{bucket}",
+                                                    "exchange_sweep", now, {})])
+
+
+async def run_exchange_sweep(hub: Hub, job: Job, now: float) -> None:
+    expired = await asking.expire_due(hub, now) + await offer_store.expire_offers(hub.db, now)
+    asked = await auto_ask(hub, now) if hub.settings.auto_ask_top > 0 else 0
+    if expired or asked:
+        log.info("matching sweep: %d asks or offers expired, %d volunteers asked",
+                 expired, asked)
+    await job_store.finish(hub.db, job.id)
+
+
+async def auto_ask(hub: Hub, now: float) -> int:
+    """Ask the top candidates for open needs nobody was asked about yet; how many asked."""
+    targets = [Target(n) for n in await need_store.list_needs(hub.db, statuses=OPEN)]
+    for remote in await need_store.list_remote_needs(hub.db):
+        if await offers.is_neighbour(hub, remote.actor):
+            targets.append(Target(remote))
+    asked = 0
+    for target in targets:
+        if target.open and not await ask_store.list_asks(hub.db, **target.keys()):
+            made = await asking.ask_top(hub, target, hub.settings.auto_ask_top,
+                                        asked_by="policy", now=now)
+            asked += len(made)
+    return asked

@@ -1,0 +1,147 @@
+"""Asks: a volunteer asked whether they will take a need, answered by link or reply."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+
+import aiosqlite
+import orjson
+
+from hub.store.db import Database
+from hub.store.tokens import token_hash
+
+OPEN = "asked"
+
+
+@dataclass(frozen=True)
+class Ask:
+    id: int
+    uuid: str
+    need_id: int | None            # one of this hub's needs ...
+    remote_need_id: int | None     # ... or a neighbour's
+    volunteer_id: int
+    status: str                    # asked, yes, no, expired, withdrawn
+    asked_by: str                  # staff or policy
+    channels: tuple[str, ...]
+    answered_via: str | None
+    dm_note_id: str | None
+    dm_actor: str | None
+    asked_at: float
+    expires_at: float
+    answered_at: float | None
+
+    def is_open(self, now: float) -> bool:
+        return self.status == OPEN and now < self.expires_at
+
+
+def _ask(row: aiosqlite.Row) -> Ask:
+    return Ask(row["id"], row["uuid"], row["need_id"], row["remote_need_id"],
+               row["volunteer_id"], row["status"], row["asked_by"],
+               tuple(orjson.loads(row["channels"])), row["answered_via"], row["dm_note_id"],
+               row["dm_actor"], row["asked_at"], row["expires_at"], row["answered_at"])
+
+
+async def add_ask(db: Database, volunteer_id: int, *, need_id: int | None = None,
+                  remote_need_id: int | None = None, asked_by: str, lifetime: float,
+                  now: float | None = None) -> tuple[Ask, str] | None:
+    """A new ask and its private token (returned once, stored hashed); None if this
+    volunteer was already asked for this need."""
+    now = time.time() if now is None else now
+    token, ask_uuid = secrets.token_urlsafe(32), str(uuid.uuid4())
+    try:
+        row_id = await db.execute(
+            "INSERT INTO asks (uuid, need_id, remote_need_id, volunteer_id, token_hash, "
+            "asked_by, asked_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ask_uuid, need_id, remote_need_id, volunteer_id, token_hash(token), asked_by,
+             now, now + lifetime))
+    except sqlite3.IntegrityError:
+        return None
+    ask = Ask(row_id, ask_uuid, need_id, remote_need_id, volunteer_id, OPEN, asked_by, (),
+              None, None, None, now, now + lifetime, None)
+    return ask, token
+
+
+async def set_channels(db: Database, ask_id: int, channels: list[str],
+                       dm: tuple[str, str] | None) -> None:
+    """How the ask went out; `dm` is (message id, recipient actor) if by direct message."""
+    note_id, actor = dm or (None, None)
+    await db.execute("UPDATE asks SET channels = ?, dm_note_id = ?, dm_actor = ? WHERE id = ?",
+                     (orjson.dumps(channels).decode(), note_id, actor, ask_id))
+
+
+async def get_ask(db: Database, ask_id: int) -> Ask | None:
+    row = await db.fetchone("SELECT * FROM asks WHERE id = ?", (ask_id,))
+    return None if row is None else _ask(row)
+
+
+async def ask_by_uuid(db: Database, ask_uuid: str) -> Ask | None:
+    row = await db.fetchone("SELECT * FROM asks WHERE uuid = ?", (ask_uuid,))
+    return None if row is None else _ask(row)
+
+
+async def ask_for_token(db: Database, token: str) -> Ask | None:
+    row = await db.fetchone("SELECT * FROM asks WHERE token_hash = ?", (token_hash(token),))
+    return None if row is None else _ask(row)
+
+
+async def ask_for_message(db: Database, note_id: str) -> Ask | None:
+    """The ask whose direct message has this id (a reply names it in `inReplyTo`)."""
+    row = await db.fetchone("SELECT * FROM asks WHERE dm_note_id = ?", (note_id,))
+    return None if row is None else _ask(row)
+
+
+async def answer(db: Database, ask: Ask, status: str, via: str,
+                 now: float | None = None) -> bool:
+    """Record yes or no, only while the ask is open; False if it was not (any more)."""
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE asks SET status = ?, answered_via = ?, answered_at = ? "
+            "WHERE id = ? AND status = 'asked' AND expires_at > ?",
+            (status, via, now, ask.id, now))
+        return cursor.rowcount > 0
+
+
+async def withdraw(db: Database, ask: Ask, now: float | None = None) -> bool:
+    """A yes taken back (before or after an offer was made); False if it was not a yes."""
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE asks SET status = 'withdrawn', answered_at = ? "
+            "WHERE id = ? AND status = 'yes'", (now, ask.id))
+        return cursor.rowcount > 0
+
+
+async def expire_asks(db: Database, now: float | None = None) -> int:
+    """Unanswered asks past their time become expired; returns how many."""
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE asks SET status = 'expired' WHERE status = 'asked' AND expires_at <= ?",
+            (now,))
+        return cursor.rowcount
+
+
+async def list_asks(db: Database, *, need_id: int | None = None,
+                    remote_need_id: int | None = None) -> list[Ask]:
+    if need_id is not None:
+        rows = await db.fetchall("SELECT * FROM asks WHERE need_id = ? ORDER BY id", (need_id,))
+    else:
+        rows = await db.fetchall("SELECT * FROM asks WHERE remote_need_id = ? ORDER BY id",
+                                 (remote_need_id,))
+    return [_ask(r) for r in rows]
+
+
+async def asked_since(db: Database, since: float) -> dict[str, list[float]]:
+    """When each volunteer (by uuid) was asked since `since`, for the fairness term."""
+    rows = await db.fetchall("SELECT v.uuid, a.asked_at FROM asks a "
+                             "JOIN volunteers v ON v.id = a.volunteer_id WHERE a.asked_at >= ?",
+                             (since,))
+    out: dict[str, list[float]] = {}
+    for row in rows:
+        out.setdefault(row["uuid"], []).append(row["asked_at"])
+    return out

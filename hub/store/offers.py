@@ -1,0 +1,157 @@
+"""Offers between hubs: those received for this hub's needs, and those sent for its volunteers."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from hub.store.db import Database
+
+OPEN = "offered"
+
+
+@dataclass(frozen=True)
+class OfferReceived:
+    """A neighbour's pseudonymous candidate for one of this hub's needs."""
+
+    id: int
+    uuid: str
+    offer_id: str
+    actor: str
+    need_id: int
+    pseudonym: str
+    distance_band: str
+    skills: tuple[str, ...]
+    availability: tuple[str, ...]
+    languages: tuple[str, ...]
+    checks_held: tuple[dict[str, Any], ...]
+    attestation: dict[str, Any]
+    status: str
+    received_at: float
+    expires_at: float
+    decided_at: float | None
+
+
+@dataclass(frozen=True)
+class OfferSent:
+    id: int
+    ask_id: int
+    offer_id: str
+    remote_need_id: int
+    to_actor: str
+    status: str
+    sent_at: float
+    expires_at: float
+    answered_at: float | None
+
+
+def _received(row: aiosqlite.Row) -> OfferReceived:
+    loads = orjson.loads
+    return OfferReceived(
+        row["id"], row["uuid"], row["offer_id"], row["actor"], row["need_id"], row["pseudonym"],
+        row["distance_band"], tuple(loads(row["skills"])), tuple(loads(row["availability"])),
+        tuple(loads(row["languages"])), tuple(loads(row["checks_held"])),
+        loads(row["attestation"]), row["status"], row["received_at"], row["expires_at"],
+        row["decided_at"])
+
+
+def _sent(row: aiosqlite.Row) -> OfferSent:
+    return OfferSent(row["id"], row["ask_id"], row["offer_id"], row["remote_need_id"],
+                     row["to_actor"], row["status"], row["sent_at"], row["expires_at"],
+                     row["answered_at"])
+
+
+# Received -----------------------------------------------------------------------------------
+async def add_offer_received(db: Database, *, offer_id: str, actor: str, need_id: int,
+                             pseudonym: str, distance_band: str, skills: list[str],
+                             availability: list[str], languages: list[str],
+                             checks_held: list[dict[str, Any]], attestation: dict[str, Any],
+                             expires_at: float, now: float | None = None) -> bool:
+    """Store an offer; False if it (or the same volunteer's offer for that need) is known."""
+    now = time.time() if now is None else now
+    dumps = orjson.dumps
+    try:
+        await db.execute(
+            "INSERT INTO offers_received (uuid, offer_id, actor, need_id, pseudonym, "
+            "distance_band, skills, availability, languages, checks_held, attestation, "
+            "received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (str(uuid.uuid4()), offer_id, actor, need_id, pseudonym, distance_band,
+             dumps(skills).decode(), dumps(availability).decode(), dumps(languages).decode(),
+             dumps(checks_held).decode(), dumps(attestation).decode(), now, expires_at))
+    except sqlite3.IntegrityError:
+        return False
+    return True
+
+
+async def get_offer_received(db: Database, offer_id: str) -> OfferReceived | None:
+    row = await db.fetchone("SELECT * FROM offers_received WHERE offer_id = ?", (offer_id,))
+    return None if row is None else _received(row)
+
+
+async def offer_received_by_uuid(db: Database, offer_uuid: str) -> OfferReceived | None:
+    row = await db.fetchone("SELECT * FROM offers_received WHERE uuid = ?", (offer_uuid,))
+    return None if row is None else _received(row)
+
+
+async def offers_for_need(db: Database, need_id: int) -> list[OfferReceived]:
+    rows = await db.fetchall("SELECT * FROM offers_received WHERE need_id = ? ORDER BY id",
+                             (need_id,))
+    return [_received(r) for r in rows]
+
+
+async def decide_offer(db: Database, offer: OfferReceived, status: str, *,
+                       from_status: str = OPEN, now: float | None = None) -> bool:
+    """Move an offer on (accepted, rejected, withdrawn); False if it was not `from_status`."""
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE offers_received SET status = ?, decided_at = ? WHERE id = ? AND status = ?",
+            (status, now, offer.id, from_status))
+        return cursor.rowcount > 0
+
+
+async def expire_offers(db: Database, now: float | None = None) -> int:
+    """Offers received and sent that nobody answered in time; returns how many."""
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        a = await conn.execute("UPDATE offers_received SET status = 'expired', decided_at = ? "
+                               "WHERE status = 'offered' AND expires_at <= ?", (now, now))
+        b = await conn.execute("UPDATE offers_sent SET status = 'expired', answered_at = ? "
+                               "WHERE status = 'offered' AND expires_at <= ?", (now, now))
+        return a.rowcount + b.rowcount
+
+
+# Sent ---------------------------------------------------------------------------------------
+def write_offer_sent(conn: sqlite3.Connection, *, ask_id: int, offer_id: str,
+                     remote_need_id: int, to_actor: str, expires_at: float, now: float) -> None:
+    """Written in the transaction that queues the Offer (see `hub.services.outbox`)."""
+    conn.execute(
+        "INSERT INTO offers_sent (ask_id, offer_id, remote_need_id, to_actor, sent_at, "
+        "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (ask_id, offer_id, remote_need_id, to_actor, now, expires_at))
+
+
+async def get_offer_sent(db: Database, offer_id: str) -> OfferSent | None:
+    row = await db.fetchone("SELECT * FROM offers_sent WHERE offer_id = ?", (offer_id,))
+    return None if row is None else _sent(row)
+
+
+async def offer_sent_for_ask(db: Database, ask_id: int) -> OfferSent | None:
+    row = await db.fetchone("SELECT * FROM offers_sent WHERE ask_id = ?", (ask_id,))
+    return None if row is None else _sent(row)
+
+
+async def answer_offer_sent(db: Database, offer: OfferSent, status: str, *,
+                            from_status: str = OPEN, now: float | None = None) -> bool:
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE offers_sent SET status = ?, answered_at = ? WHERE id = ? AND status = ?",
+            (status, now, offer.id, from_status))
+        return cursor.rowcount > 0
