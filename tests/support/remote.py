@@ -81,6 +81,17 @@ class RemoteServer:
         return web.Response(body=orjson.dumps(self.actors[name].document()),
                             content_type="application/activity+json")
 
+    async def _webfinger(self, request: web.Request) -> web.Response:
+        """acct:name@host -> the actor, so the fake accounts can be found by handle."""
+        resource = request.query.get("resource", "")
+        name = resource.removeprefix("acct:").split("@", 1)[0]
+        if name not in self.actors:
+            raise web.HTTPNotFound()
+        actor = self.actors[name]
+        return web.json_response({"subject": resource, "links": [
+            {"rel": "self", "type": "application/activity+json", "href": actor.id}]},
+            content_type="application/jrd+json")
+
     async def _inbox(self, request: web.Request) -> web.Response:
         self.received.append(orjson.loads(await request.read()))
         return web.Response(status=202)
@@ -88,6 +99,7 @@ class RemoteServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/users/{name}", self._actor)
+        app.router.add_get("/.well-known/webfinger", self._webfinger)
         app.router.add_post("/users/{name}/inbox", self._inbox)
         app.router.add_post("/inbox", self._inbox)
         self._runner = web.AppRunner(app, access_log=None)
