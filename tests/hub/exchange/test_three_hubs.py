@@ -3,8 +3,9 @@ check; volunteers at hubs B and C, some without the check, one with it lapsed, s
 consent to be matched for neighbours. Only the eligible are asked; their yeses arrive at A as
 offers; A accepts one and the other is rejected; contacts pass only after the acceptance.
 
-Every request any hub POSTs is recorded at the HTTP layer (a middleware on the delivery
-session) and scanned for the volunteers' and the neighbour's personal details.
+Every request any hub POSTs is recorded at the HTTP layer (the delivery client, as each
+request is handed to the socket) and scanned for the volunteers' and the neighbour's personal
+details.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import aiohttp
 import pytest
 
 import hub.app
+from federation.http1 import DeliveryClient
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
 from tests.hub.exchange.factories import (
@@ -48,23 +50,17 @@ class Sent:
 
 @pytest.fixture
 def wire(monkeypatch: pytest.MonkeyPatch) -> list[Sent]:
-    """Every POST the hubs' delivery sessions make, in order, as sent on the wire."""
+    """Every POST the hubs' delivery clients make, in order, as handed to the socket."""
     sent: list[Sent] = []
-    original = hub.app.make_guarded_session
 
-    async def record(request: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
-        if request.method == "POST":
-            agent = request.headers.get("User-Agent", "")
+    class RecordingClient(DeliveryClient):
+        async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> Any:
+            agent = next((v for k, v in headers.items() if k.lower() == "user-agent"), "")
             sender = agent.split("(+", 1)[-1].rstrip("/)")
-            sent.append(Sent(sender, str(request.url), request.body.decode(), len(sent)))
-        return await handler(request)
+            sent.append(Sent(sender, url, body.decode(), len(sent)))
+            return await super().post(url, headers, body)
 
-    def recording_session(**kwargs: Any) -> aiohttp.ClientSession:
-        session = original(**kwargs)
-        session._middlewares = (*session._middlewares, record)
-        return session
-
-    monkeypatch.setattr(hub.app, "make_guarded_session", recording_session)
+    monkeypatch.setattr(hub.app, "DeliveryClient", RecordingClient)
     return sent
 
 
@@ -208,6 +204,9 @@ async def test_three_hubs_match_a_befriending_need_without_leaking_anyone(
         assert note.url == other.hub.urls.inbox
         body = json.loads(note.body)
         assert body["to"] == [other.actor_url] and body["object"]["cc"] == []
+    kinds = {json.loads(s.body)["type"] for s in wire}
+    assert {"Follow", "Accept", "Create", "Offer", "Reject"} <= kinds
+    assert {s.sender for s in wire} == {a.base_url, b.base_url, c.base_url}
     for s in wire:
         if s in contact_notes:
             continue
