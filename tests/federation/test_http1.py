@@ -10,7 +10,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from federation.errors import UnsafeURLError
-from federation.http1 import DETAIL_BYTES, ConnectionFailed, DeliveryClient, InvalidURL
+from federation.http1 import (
+    DETAIL_BYTES,
+    Answer,
+    ConnectionFailed,
+    DeliveryClient,
+    InvalidURL,
+)
 
 HEADERS = {"Content-Type": "application/activity+json", "Signature": 'keyId="k"'}
 CLOSE = b""  # script entry: close the connection instead of answering
@@ -59,6 +65,12 @@ class Server:
             writer.close()
 
 
+async def post(client: DeliveryClient, url: str, body: bytes, *, seconds: float = 10.0,
+               headers: dict[str, str] = HEADERS) -> Answer:
+    deadline = asyncio.get_running_loop().time() + seconds
+    return await client.post(url, headers, body, deadline=deadline)
+
+
 def _answer(status: int, body: bytes = b"", *extra: str) -> bytes:
     lines = [f"HTTP/1.1 {status} X", *extra, f"Content-Length: {len(body)}", "", ""]
     return "\r\n".join(lines).encode() + body
@@ -82,7 +94,7 @@ async def client() -> AsyncIterator[DeliveryClient]:
 async def test_posts_the_body_with_the_given_headers_on_one_kept_alive_connection(
         server: Server, client: DeliveryClient) -> None:
     for n in range(3):
-        answer = await client.post(server.url(f"/users/{n}/inbox?x=1"), HEADERS, b'{"n": %d}' % n)
+        answer = await post(client, server.url(f"/users/{n}/inbox?x=1"), b'{"n": %d}' % n)
         assert (answer.status, answer.detail) == (202, b"")
     assert server.connections == 1
     _, head, body = server.requests[0]
@@ -103,9 +115,9 @@ async def test_chunked_answers_with_trailers_and_interim_answers_are_read_whole(
         b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: y\r\n\r\n",
         b"HTTP/1.1 503 Busy\r\nRetry-After: 120\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     ])
-    first = await client.post(server.url(), HEADERS, b"{}")
-    second = await client.post(server.url(), HEADERS, b"{}")
-    third = await client.post(server.url(), HEADERS, b"{}")
+    first = await post(client, server.url(), b"{}")
+    second = await post(client, server.url(), b"{}")
+    third = await post(client, server.url(), b"{}")
     assert (first.status, first.detail) == (401, b"hello world")
     assert (second.status, second.headers["retry-after"]) == (503, "120")
     assert third.status == 202
@@ -120,20 +132,20 @@ async def test_connections_that_cannot_be_reused_are_not(server: Server,
         b"HTTP/1.0 200 OK\r\n\r\nuntil the end" + THEN_CLOSE,  # no length: read until closed
         _answer(500, big),  # too long to read on: closed after the detail
     ])
-    assert (await client.post(server.url(), HEADERS, b"{}")).status == 202
-    until_close = await client.post(server.url(), HEADERS, b"{}")
+    assert (await post(client, server.url(), b"{}")).status == 202
+    until_close = await post(client, server.url(), b"{}")
     assert (until_close.status, until_close.detail) == (200, b"until the end")
-    error = await client.post(server.url(), HEADERS, b"{}")
+    error = await post(client, server.url(), b"{}")
     assert (error.status, error.detail) == (500, big[:DETAIL_BYTES])
-    assert (await client.post(server.url(), HEADERS, b"{}")).status == 202
+    assert (await post(client, server.url(), b"{}")).status == 202
     assert server.connections == 4
 
 
 async def test_a_kept_alive_connection_closed_by_the_server_is_retried_once_on_a_new_one(
         server: Server, client: DeliveryClient) -> None:
-    assert (await client.post(server.url(), HEADERS, b"1")).status == 202
+    assert (await post(client, server.url(), b"1")).status == 202
     server.script.append(CLOSE)  # the server drops the idle connection as the POST arrives
-    assert (await client.post(server.url(), HEADERS, b"2")).status == 202
+    assert (await post(client, server.url(), b"2")).status == 202
     assert [(c, body) for c, _, body in server.requests] == [(1, b"1"), (1, b"2"), (2, b"2")]
 
 
@@ -141,7 +153,7 @@ async def test_a_new_connection_closed_without_an_answer_fails(server: Server,
                                                                client: DeliveryClient) -> None:
     server.script.append(CLOSE)
     with pytest.raises(ConnectionFailed):
-        await client.post(server.url(), HEADERS, b"{}")
+        await post(client, server.url(), b"{}")
     assert len(server.requests) == 1  # not retried: the server may have acted on it
 
 
@@ -149,8 +161,8 @@ async def test_garbage_answers_fail_and_close_the_connection(server: Server,
                                                              client: DeliveryClient) -> None:
     server.script.extend([b"SMTP ready\r\n\r\n", _answer(202)])
     with pytest.raises(ConnectionFailed):
-        await client.post(server.url(), HEADERS, b"{}")
-    assert (await client.post(server.url(), HEADERS, b"{}")).status == 202
+        await post(client, server.url(), b"{}")
+    assert (await post(client, server.url(), b"{}")).status == 202
     assert server.connections == 2
 
 
@@ -158,9 +170,8 @@ async def test_a_timed_out_post_leaves_no_connection_to_reuse(server: Server,
                                                               client: DeliveryClient) -> None:
     server.script.append(b"HTTP/1.1 202 Accepted\r\nContent-Length: 10\r\n\r\nabc")  # stalls
     with pytest.raises(TimeoutError):
-        async with asyncio.timeout(0.2):
-            await client.post(server.url(), HEADERS, b"{}")
-    assert (await client.post(server.url(), HEADERS, b"{}")).status == 202
+        await post(client, server.url(), b"{}", seconds=0.2)
+    assert (await post(client, server.url(), b"{}")).status == 202
     assert server.connections == 2
 
 
@@ -171,7 +182,7 @@ async def test_refused_connections_are_connection_failures(client: DeliveryClien
     s.server.close()
     await s.server.wait_closed()
     with pytest.raises(ConnectionFailed):
-        await client.post(s.url(), HEADERS, b"{}")
+        await post(client, s.url(), b"{}")
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "169.254.169.254"])
@@ -179,7 +190,7 @@ async def test_internal_addresses_are_refused_before_connecting(server: Server,
                                                                 host: str) -> None:
     async with DeliveryClient() as strict:
         with pytest.raises(UnsafeURLError):
-            await strict.post(f"http://{host}:{server.port}/inbox", HEADERS, b"{}")
+            await post(strict, f"http://{host}:{server.port}/inbox", b"{}")
     assert server.connections == 0
 
 
@@ -189,11 +200,11 @@ async def test_internal_addresses_are_refused_before_connecting(server: Server,
 async def test_urls_that_cannot_be_sent_to_are_invalid(client: DeliveryClient,
                                                        url: str) -> None:
     with pytest.raises(InvalidURL):
-        await client.post(url, HEADERS, b"{}")
+        await post(client, url, b"{}")
 
 
 async def test_headers_that_would_split_the_request_are_refused(
         server: Server, client: DeliveryClient) -> None:
     with pytest.raises(InvalidURL):
-        await client.post(server.url(), {"X-Evil": "a\r\nInjected: 1"}, b"{}")
+        await post(client, server.url(), b"{}", headers={"X-Evil": "a\r\nInjected: 1"})
     assert server.requests == []
