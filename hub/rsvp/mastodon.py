@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 
@@ -41,23 +43,37 @@ _PATTERNS = {
     answer: [re.compile(r"(?<![\w'])" + r"\s+".join(map(re.escape, p.split())) + r"(?![\w'])")
              for p in sorted(phrases, key=len, reverse=True)]
     for answer, phrases in PHRASES.items()}
-# A phrase can only match where its words are consecutive whole words of the text (phrase
-# words are letters and apostrophes, and the patterns bound them by anything else): most
-# notes hold no phrase, and one pass over their words says so before ~30 patterns run.
 _WORD = re.compile(r"[\w']+")
-_PHRASE_WORDS: dict[str, list[tuple[str, ...]]] = {}
-for _phrase in (p for ps in PHRASES.values() for p in ps):
-    _first, *_rest = _phrase.split()
-    _PHRASE_WORDS.setdefault(_first, []).append(tuple(_rest))
 
 
-def _may_hold_phrase(text: str) -> bool:
-    words = _WORD.findall(text)
-    for n, word in enumerate(words):
-        for rest in _PHRASE_WORDS.get(word, ()):
-            if tuple(words[n + 1:n + 1 + len(rest)]) == rest:
-                return True
-    return False
+class PhraseWords:
+    r"""A quick test before running phrase patterns over a note's text.
+
+    A pattern `(?<![\w'])word\s+word(?![\w'])` can only match where its words are
+    consecutive whole words of the text (phrase words are letters and apostrophes, and the
+    patterns bound them by anything else). Most notes hold no phrase, and one pass over
+    their words says so before dozens of patterns run (~6 µs against ~100 µs).
+    """
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self._next: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in phrases:
+            first, *rest = phrase.split()
+            if not _WORD.fullmatch(first) or not all(_WORD.fullmatch(w) for w in rest):
+                raise ValueError(f"phrase {phrase!r} has more than letters and apostrophes")
+            self._next.setdefault(first, []).append(tuple(rest))
+
+    def may_hold(self, text: str) -> bool:
+        """False only if no phrase's pattern can match `text`."""
+        words = _WORD.findall(text)
+        for n, word in enumerate(words):
+            for rest in self._next.get(word, ()):
+                if tuple(words[n + 1:n + 1 + len(rest)]) == rest:
+                    return True
+        return False
+
+
+_ANSWER_WORDS = PhraseWords(p for ps in PHRASES.values() for p in ps)
 _NOISE = re.compile(r"https?://\S+|[@#][\w.@:-]+")
 # Plain markup, as Mastodon writes a note: start and end tags whose quoted attribute values
 # hold no angle brackets. Notes with anything else (character references, comments,
@@ -102,8 +118,11 @@ def _markup_text(content: str) -> str:
 
 def note_text(content: Any) -> str:
     """A note's words: HTML, @mentions, #tags and links removed, lower-cased."""
-    if not isinstance(content, str):
-        return ""
+    return _note_text(content) if isinstance(content, str) else ""
+
+
+@lru_cache(maxsize=64)  # the RSVP and the sign-up handlers both read each note
+def _note_text(content: str) -> str:
     text = _markup_text(content).replace("\u2019", "'").replace("\u2018", "'")
     text = _PUNCTUATION.sub(" ", _NOISE.sub(" ", text)).casefold()
     return " ".join(text.split())
@@ -111,7 +130,7 @@ def note_text(content: Any) -> str:
 
 def parse_answer(text: str) -> str | None:
     """going, maybe, not_going, or None when there is no answer or more than one."""
-    if not _may_hold_phrase(text):
+    if not _ANSWER_WORDS.may_hold(text):
         return None
     found = set()
     for answer, patterns in _PATTERNS.items():

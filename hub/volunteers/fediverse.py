@@ -16,7 +16,7 @@ import logging
 import re
 from typing import Any
 
-from hub.rsvp.mastodon import note_text
+from hub.rsvp.mastodon import PhraseWords, note_text
 from hub.rsvp.messages import recipient, send_dm
 from hub.runtime import Hub
 from hub.services.follows import object_id
@@ -43,6 +43,7 @@ _FILLER = frozenset({"hi", "hello", "hey", "please", "thanks", "thank", "you", "
                      "hiya", "pls", "plz"})
 _PATTERNS = [re.compile(r"(?<![\w'])" + r"\s+".join(map(re.escape, p.split())) + r"(?![\w'])")
              for p in PHRASES]
+_PHRASE_WORDS = PhraseWords(PHRASES)  # most notes need none of the patterns run
 
 
 def wants_to_sign_up(text: str) -> bool:
@@ -50,7 +51,7 @@ def wants_to_sign_up(text: str) -> bool:
     words = [w for w in text.split() if w not in _FILLER]
     if " ".join(words) in COMMANDS:
         return True
-    return any(p.search(text) for p in _PATTERNS)
+    return _PHRASE_WORDS.may_hold(text) and any(p.search(text) for p in _PATTERNS)
 
 
 def _addressed_to_hub(hub: Hub, note: dict[str, Any]) -> bool:

@@ -7,7 +7,16 @@ from html.parser import HTMLParser
 
 import pytest
 
-from hub.rsvp.mastodon import _NOISE, _PATTERNS, _PUNCTUATION, PHRASES, note_text, parse_answer
+from hub.rsvp.mastodon import (
+    _NOISE,
+    _PATTERNS,
+    _PUNCTUATION,
+    PHRASES,
+    PhraseWords,
+    note_text,
+    parse_answer,
+)
+from hub.volunteers import fediverse as signup
 
 MENTION = ('<span class="h-card" translate="no"><a href="https://hub.example.org/actors/hub" '
            'class="u-url mention">@<span>hub</span></a></span>')
@@ -114,3 +123,21 @@ def test_parse_answer_agrees_with_trying_every_pattern() -> None:
         parts = rng.choices(words, k=rng.randint(1, 7))
         text = "".join(f"{word}{rng.choice(separators)}" for word in parts)
         assert parse_answer(text) == _every_pattern(text), text
+
+
+def test_phrase_words_never_rule_out_a_note_a_sign_up_pattern_matches() -> None:
+    quick = PhraseWords(signup.PHRASES)
+    rng = random.Random(13)
+    words = [*sorted({w for p in signup.PHRASES for w in p.split()}), "the", "café", "x'"]
+    for _ in range(5000):
+        text = "".join(f"{w}{rng.choice([' ', '  ', '-', '', ','])}"
+                       for w in rng.choices(words, k=rng.randint(1, 8)))
+        if any(p.search(text) for p in signup._PATTERNS):
+            assert quick.may_hold(text), text
+    assert signup.wants_to_sign_up("could the repair café use one more volunteer") is False
+    assert signup.wants_to_sign_up("hi i'd like to volunteer please") is True
+
+
+def test_phrase_words_refuse_phrases_they_cannot_judge() -> None:
+    with pytest.raises(ValueError):
+        PhraseWords(["sign-up now"])
