@@ -1,8 +1,9 @@
 """Banner uploads: checked by their first bytes (never the name or the declared type),
 size-limited, stored under HOME/media/ with a random name, served at /media/{uuid}.
 
-Only JPEG, PNG, WebP and GIF are kept; the width and height are read from the header when
-it is well formed (no image is decoded).
+Only JPEG, PNG, WebP and GIF are kept, without their metadata (EXIF, XMP, comments: see
+`hub.events.image_metadata`); the width and height are read from the header when it is well
+formed (no image is decoded).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import uuid
 from pathlib import Path
 
 from federation.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from hub.events.image_metadata import strip_metadata
 from hub.runtime import Hub
 from hub.store import media as media_store
 from hub.store.media import Media
@@ -124,6 +126,7 @@ async def save_image(hub: Hub, data: bytes, alt: str = "") -> Media:
         raise ValidationError("file: the upload is empty")
     content_type = sniff_image(data)
     alt = check_alt(alt)
+    data = strip_metadata(data, content_type)  # EXIF can say where a photo was taken
     size = image_size(data, content_type)
     file_name = f"{secrets.token_hex(16)}.{EXTENSIONS[content_type]}"
     await asyncio.to_thread(_write_file, media_folder(hub), file_name, data)
