@@ -1,6 +1,6 @@
 """Deliveries under faults: a peer down for days, a peer that trickles its answer.
 
-Real aiohttp clients, real SQLite queues, peers on loopback. Time that the worker schedules
+The real delivery client, real SQLite queues, peers on loopback. Time that the worker schedules
 by is a simulated clock, moved from one due attempt to the next, so days pass in
 milliseconds; the assertions compare attempt times with `federation.backoff`'s schedule.
 """
@@ -13,13 +13,13 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import orjson
 import pytest
 from aiohttp import web
 
 from federation.backoff import retry_delay
-from federation.delivery import DeliveryWorker, delivery_connector, host_of
+from federation.delivery import DeliveryWorker, host_of
+from federation.http1 import DeliveryClient
 from hub.store.db import Database
 from hub.store.deliveries import deliveries_of
 from hub.store.hosts import UNREACHABLE_AFTER_DAYS, SqliteHostHealth
@@ -39,8 +39,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def harness(db: Database, serve: StartServer) -> AsyncIterator[Harness]:
-    async with aiohttp.ClientSession(connector=delivery_connector(50, 8)) as session:
-        yield Harness(db, session, serve)
+    async with DeliveryClient(allow_loopback=True) as client:
+        yield Harness(db, client, serve)
 
 
 class DownUntil:
