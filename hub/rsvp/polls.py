@@ -121,6 +121,14 @@ async def _deliver(hub: Hub, poll: Poll, event: Event, kind: str) -> None:
     await publish(hub, activity, await _inboxes(hub, poll), public=False)
 
 
+async def may_vote(hub: Hub, poll: Poll, actor_id: str) -> bool:
+    """Was `actor_id` sent the poll: one of its people, or a follower for a followers' poll?"""
+    if poll.audience == (hub.urls.followers,):
+        row = await follow_store.get_follower(hub.db, actor_id)
+        return row is not None and row["state"] == "accepted"
+    return actor_id in poll.audience
+
+
 async def receive_vote(hub: Hub, poll: Poll, activity: dict[str, Any]) -> None:
     """A vote: counted, answered through the RSVP engine, confirmed to the voter."""
     note, actor_id = activity["object"], activity["actor"]
@@ -128,6 +136,11 @@ async def receive_vote(hub: Hub, poll: Poll, activity: dict[str, Any]) -> None:
     if wish is None or time.time() >= poll.end_at:
         log.info("ignoring vote %s on poll %s: no such option, or closed", note.get("id"),
                  poll.uuid)
+        return
+    if not await may_vote(hub, poll, actor_id):
+        # The poll's URL is public (it is in the Question's id): knowing it is not being asked.
+        log.info("ignoring vote %s on poll %s: %s was not sent the poll", note.get("id"),
+                 poll.uuid, actor_id)
         return
     if not await poll_store.record_vote(hub.db, poll, actor_id, wish, str(note.get("id"))):
         return  # the same vote again

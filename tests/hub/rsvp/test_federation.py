@@ -282,6 +282,21 @@ async def test_a_mastodon_poll_vote_counts(hubs: HubFactory, remote: RemoteServe
     assert served["votersCount"] == 1
     assert [o["replies"]["totalItems"] for o in served["oneOf"]] == [1, 0, 0]
 
+    # And someone who was not sent the poll, but knows its URL, cannot vote in it.
+    stranger = remote.actor("stranger")
+    vote = {"id": f"{stranger.id}#votes/1", "type": "Note", "name": "Can't come",
+            "attributedTo": stranger.id, "inReplyTo": question["id"], "to": [running.actor_url]}
+    await post(running, stranger, {"@context": MASTODON_CONTEXT,
+                                   "id": f"{vote['id']}/activity", "type": "Create",
+                                   "actor": stranger.id, "to": [running.actor_url],
+                                   "object": vote})
+    await wait_until(_inbound_settled(running), what="the stranger's vote to be processed")
+    async with aiohttp.ClientSession() as session, session.get(
+            poll["url"], headers={"Accept": "application/activity+json"}) as response:
+        served = await response.json(content_type=None)
+    assert [o["replies"]["totalItems"] for o in served["oneOf"]] == [1, 0, 0]
+    assert [p["actor"] for p in (await participants(running, event))["items"]] == [voter.id]
+
 
 async def test_restricted_events_answer_when_staff_decide(hubs: HubFactory,
                                                          remote: RemoteServer) -> None:
