@@ -25,6 +25,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("Home", "/console/"),
     NavLink("Events", "/console/events"),
     NavLink("Volunteers", "/console/volunteers"),
+    NavLink("Needs", "/console/needs"),
 )
 
 
