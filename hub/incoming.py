@@ -56,6 +56,15 @@ def _bind(hub: Hub, handler: Any) -> Any:
     return handle
 
 
+def _is_content(obj: Any) -> bool:
+    """An embedded object whose type, or one of whose types (an array), we know."""
+    if not isinstance(obj, dict):
+        return False
+    kind = obj.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return any(isinstance(k, str) and k in CONTENT_TYPES for k in kinds)
+
+
 def _object_type(activity: dict[str, Any]) -> str | None:
     obj = activity.get("object")
     return obj.get("type") if isinstance(obj, dict) else None
@@ -101,7 +110,7 @@ async def handle_create(hub: Hub, activity: dict[str, Any]) -> None:
     if is_need(obj):
         await _receive_need(hub, activity)
         return
-    if not isinstance(obj, dict) or obj.get("type") not in CONTENT_TYPES:
+    if not _is_content(obj):
         raise ValidationError("Create needs an embedded object of a known type")
     # A volunteer's reply to an ask, and a neighbouring hub's contact for an accepted offer,
     # come first: both are replies to the hub's own messages, and a reply may say "yes".
@@ -141,7 +150,7 @@ async def handle_update(hub: Hub, activity: dict[str, Any]) -> None:
         if known is not None or await _is_followed(hub, actor_id):
             await receive_event(hub, obj, actor_id)
         return
-    if isinstance(obj, dict) and obj.get("type") in CONTENT_TYPES:
+    if _is_content(obj):
         if await remote_objects.get_remote_object(hub.db, obj["id"]) is not None:
             await remote_objects.upsert_remote_object(hub.db, obj, actor_id)
 

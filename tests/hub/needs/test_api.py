@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 
 from hub.store import audit
+from tests.hub.events.factories import draft_input
 from tests.hub.needs.factories import (
     NEIGHBOUR_NOTES,
     enhanced_check,
@@ -192,3 +193,21 @@ async def test_the_ranked_list_gives_reasons_and_says_why_others_are_left_out(
     status, body = await hub.api("GET", f"/api/v1/needs/{need['id']}/candidates")
     assert [c["name"] for c in body["candidates"]] == ["Sue Far"]
     assert body["excluded"] is None
+
+
+async def test_a_group_role_takes_its_date_and_times_from_its_activity(
+        hubs: HubFactory) -> None:
+    hub = await hubs("north")
+    status, event = await hub.api("POST", "/api/v1/events", draft_input(
+        start="2030-12-07T14:00", end="2030-12-07T16:00"))
+    assert status == 201, event
+    need = await _post_need(hub, {"kind": "group_role", "title": "Make the tea",
+                                  "event": event["id"], "skills": ["refreshments"]})
+    assert (need["on_date"], need["start_time"], need["end_time"]) == (
+        "2030-12-07", "14:00", "16:00")
+    assert need["event"] == event["id"] and need["slots"] == {"sat": ["afternoon"]}
+    status, _ = await hub.api("DELETE", f"/api/v1/events/{event['id']}")
+    assert status == 200
+    status, body = await hub.api("POST", "/api/v1/needs", {
+        "kind": "group_role", "title": "Wash up", "event": event["id"]})
+    assert status == 400 and body["field"] == "event"
