@@ -190,7 +190,8 @@ def _handle(value: Any) -> str | None:
 def parse_district(value: Any) -> str | None:
     if value is None:
         return None
-    text = _text("district", value, 4 + 2).upper().replace(" ", "")
+    # Room for a whole postcode typed by mistake, so the hint below says what to give.
+    text = _text("district", value, 10).upper().replace(" ", "")
     if not _DISTRICT.match(text):
         raise FieldError("district", "is a UK postcode district (the part before the space: "
                                      "IG1, E14, SW1A)")

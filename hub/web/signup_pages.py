@@ -27,8 +27,10 @@ from hub.web.render import render_html
 
 CSRF_COOKIE = "commonhub_volunteer_csrf"
 SUBMISSIONS, WINDOW = 10, 600          # form posts per client address per window (s)
-PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex",
-           "Referrer-Policy": "no-referrer"}
+# No Referrer-Policy: no-referrer here: with it, browsers send `Origin: null` on the forms'
+# posts, which the CSRF check must refuse. The app's `same-origin` keeps the links' secrets
+# from other sites all the same.
+PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 STALE_FORM = ("The form's security token was missing or out of date (or it was sent from "
               "another website), so nothing was saved. Check your details and press "
               "“Sign up” again.")

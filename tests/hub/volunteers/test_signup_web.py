@@ -87,7 +87,7 @@ async def test_a_sign_up_is_stored_pending_and_shows_the_private_link(
     ({"email": "asha@"}, "email", "Email address is not an email address"),
     ({"handle": "asha"}, "handle", "Fediverse handle is a fediverse handle"),
     ({"phone": "call me"}, "phone", "Phone number is a phone number"),
-    ({"district": "IG14AB"}, "district", "Postcode district is a UK postcode district"),
+    ({"district": "IG1 4AB"}, "district", "Postcode district is a UK postcode district"),
     ({"district": ""}, "district", "Give a postcode district"),
     ({"latitude": "north", "longitude": "0.07"}, "latitude", "Latitude is a number"),
     ({"latitude": "51.5"}, "latitude", "Latitude and longitude go together"),
