@@ -118,7 +118,7 @@ async def test_an_ask_is_answered_on_its_page_and_a_foreign_site_cannot_answer(
                for m in smtp.messages if m["To"] == "ana@example.org")
     status, matching = await a.api("GET", f"/api/v1/needs/{need['id']}/matching")
     assert matching["status"] == "filled" and matching["time_to_fill_hours"] is not None
-    status, again = await a.api("POST", f"/api/v1/asks/{asked['id']}/accept", {})
+    status, _ = await a.api("POST", f"/api/v1/asks/{asked['id']}/accept", {})
     assert status == 409
 
     # She logs a session on her page; staff log another; a future date is refused.
