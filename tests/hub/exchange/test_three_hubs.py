@@ -54,11 +54,12 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> list[Sent]:
     sent: list[Sent] = []
 
     class RecordingClient(DeliveryClient):
-        async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> Any:
+        async def post(self, url: str, headers: Mapping[str, str], body: bytes,
+                       **options: Any) -> Any:
             agent = next((v for k, v in headers.items() if k.lower() == "user-agent"), "")
             sender = agent.split("(+", 1)[-1].rstrip("/)")
             sent.append(Sent(sender, url, body.decode(), len(sent)))
-            return await super().post(url, headers, body)
+            return await super().post(url, headers, body, **options)
 
     monkeypatch.setattr(hub.app, "DeliveryClient", RecordingClient)
     return sent
