@@ -310,6 +310,7 @@ class DeliveryClient:
         self._ssl = ssl_context
         self._idle: dict[Origin, list[_Connection]] = {}
         self._open: set[_Connection] = set()
+        self._swept = time.monotonic()
 
     async def post(self, url: str, headers: Mapping[str, str], body: bytes, *,
                    deadline: float) -> Answer:
@@ -330,9 +331,22 @@ class DeliveryClient:
             connection, _ = await self._connection(target.origin, deadline, fresh=True)
             answer = await self._exchange(connection, request, deadline)
         if connection.reusable:
-            connection.used_at = time.monotonic()
+            connection.used_at = now = time.monotonic()
             self._idle.setdefault(target.origin, []).append(connection)
+            if now - self._swept > self._keepalive:
+                self._sweep(now)
         return answer
+
+    def _sweep(self, now: float) -> None:
+        """Close idle connections past their time, and forget origins with none left."""
+        self._swept = now
+        for origin, idle in list(self._idle.items()):
+            for connection in [c for c in idle if c.closed or now - c.used_at >= self._keepalive]:
+                idle.remove(connection)
+                connection.close()
+                self._open.discard(connection)
+            if not idle:
+                del self._idle[origin]
 
     async def _exchange(self, connection: _Connection, request: bytes,
                         deadline: float) -> Answer:

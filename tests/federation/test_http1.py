@@ -208,3 +208,18 @@ async def test_headers_that_would_split_the_request_are_refused(
     with pytest.raises(InvalidURL):
         await post(client, server.url(), b"{}", headers={"X-Evil": "a\r\nInjected: 1"})
     assert server.requests == []
+
+
+async def test_idle_connections_past_their_time_are_closed_and_forgotten(
+        server: Server) -> None:
+    other = Server()
+    await other.start()
+    async with DeliveryClient(allow_loopback=True, keepalive=0.05) as client:
+        assert (await post(client, server.url(), b"{}")).status == 202
+        await asyncio.sleep(0.1)
+        assert (await post(client, other.url(), b"{}")).status == 202  # sweeps the first
+        assert len(client._idle) == 1 and len(client._open) == 1
+        assert (await post(client, server.url(), b"{}")).status == 202
+    assert server.connections == 2  # the expired connection was not reused
+    assert other.server is not None
+    other.server.close()
