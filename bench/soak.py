@@ -311,7 +311,19 @@ async def soak(opts: Options, home: Path) -> int:
         except subprocess.TimeoutExpired:
             hub.kill()
         log.close()
+    if result:
+        print_first_error(home / "serve.log")
     return result
+
+
+def print_first_error(log: Path) -> None:
+    """The hub's first logged error, to say what the errors were."""
+    lines = log.read_text(errors="replace").splitlines()
+    for n, line in enumerate(lines):
+        if " ERROR " in line or line.startswith("Traceback"):
+            print("\nThe hub's log, from its first error:")
+            print("\n".join(f"  {text}" for text in lines[n:n + 40]))
+            return
 
 
 async def run_soak(deliveries: Deliveries, session: aiohttp.ClientSession, settings: Settings,

@@ -25,6 +25,7 @@ import orjson
 from aiohttp import web
 
 from federation.backoff import retry_delay, wait_for_turn
+from federation.delivery import host_of
 from federation.dispatch import Dispatcher, RetryableError
 from federation.errors import (
     FederationError,
@@ -110,7 +111,8 @@ class InboxReceiver:
                  max_body: int = 1_000_000, window: int = 3900, max_depth: int = 32,
                  is_blocked: Callable[[str], bool] | None = None,
                  on_stored: Callable[[], None] | None = None,
-                 rate_limit: HostRateLimit | None = None) -> None:
+                 rate_limit: HostRateLimit | None = None,
+                 on_verified: Callable[[str], None] | None = None) -> None:
         self._store = store
         self._key_lookup = key_lookup
         # Behind a reverse proxy request.url is the proxy's view; signatures cover the public one.
@@ -121,6 +123,7 @@ class InboxReceiver:
         self._is_blocked = is_blocked
         self._on_stored = on_stored
         self._rate_limit = rate_limit
+        self._on_verified = on_verified  # told the host (host[:port]) of each verified signer
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
@@ -153,6 +156,8 @@ class InboxReceiver:
                 f"the request is signed by {verified.owner}, not by the actor {actor_id}")
         check_origins(activity, actor_id)
         self._check_rate(verified.key_id, spend=True)
+        if self._on_verified is not None:
+            self._on_verified(_sender(verified.key_id))
         return activity_id, actor_id, body
 
     def _refuse_blocked(self, url: str | None) -> None:
@@ -162,7 +167,6 @@ class InboxReceiver:
         if host and self._is_blocked(host):
             raise ForbiddenActivity(f"{host} is blocked on this hub")
 
-
     def _check_rate(self, key_id: str | None, *, spend: bool) -> None:
         """429 once the key's host has used its budget.
 
@@ -171,13 +175,21 @@ class InboxReceiver:
         """
         if self._rate_limit is None or not key_id:
             return
-        # host[:port], as origins go: two servers on one name are two senders.
-        host = urlsplit(key_id).netloc.rpartition("@")[2].lower()
+        host = _sender(key_id)
         if not host:
             return
         wait = self._rate_limit.take(host) if spend else self._rate_limit.peek(host)
         if wait > 0:
             raise RateLimited(f"too many activities from {host}", retry_after=wait)
+
+
+def _sender(key_id: str) -> str:
+    """The signer's host as deliveries name hosts (`host[:port]`): two servers on one name
+    are two senders. Empty if the key id is no URL."""
+    try:
+        return host_of(key_id)
+    except ValueError:
+        return ""
 
 
 def error_response(exc: FederationError) -> web.Response:

@@ -105,7 +105,8 @@ async def _hub_context(app: web.Application) -> AsyncIterator[None]:
             app[INBOX] = InboxReceiver(
                 workers.inbound, hub.actors.key_lookup, base_url=settings.base_url,
                 max_body=settings.max_body_bytes, window=settings.signature_window,
-                on_stored=workers.processor.wake, rate_limit=_inbox_rate_limit(app))
+                on_stored=workers.processor.wake, rate_limit=_inbox_rate_limit(app),
+                on_verified=workers.heard_from)
             app[JOBS] = workers.jobs
             yield
 
@@ -142,12 +143,24 @@ class _Workers:
             scheme=s.delivery_signature, host_health=self.health,
             poll_interval=BACKSTOP_POLL)
         hub.wake_delivery, hub.wake_inbox = self.delivery.wake, self.processor.wake
+        self._health_writes: set[asyncio.Task[None]] = set()
         self.scheduler = AsyncIOScheduler()
         self.scheduler.add_job(self.delivery.wake, "interval", seconds=WAKE_INTERVAL)
         self.scheduler.add_job(self.processor.wake, "interval", seconds=WAKE_INTERVAL)
         self.scheduler.add_job(hub.keyring.load, "interval", seconds=KEY_RELOAD_INTERVAL)
         self.jobs = build_runner(hub)
         self.scheduler.add_job(self.jobs.tick, "interval", seconds=JOB_INTERVAL)
+
+
+    def heard_from(self, host: str) -> None:
+        """A verified activity came from `host`: it is alive, so clear any failure record.
+
+        Costs nothing for healthy hosts (decided from memory); the write for a failing one
+        runs beside the request."""
+        if self.health.failure_days(host) or self.health.is_unreachable(host):
+            task = asyncio.create_task(self.health.record_success(host))
+            self._health_writes.add(task)
+            task.add_done_callback(self._health_writes.discard)
 
 
 @asynccontextmanager

@@ -8,8 +8,8 @@ The delivery worker asks `is_unreachable` for every job, so the answer comes fro
 loaded at start-up; the table is written only when a host's state changes (its first
 failure of a day, or a success that clears failures), not once per delivery. The worker
 puts off jobs for an unreachable host by a day, letting one probe through per host per day
-(see `federation.delivery`). The app should also call `record_success` when a verified
-activity arrives from a host, as proof that it is back.
+(see `federation.delivery`). A verified activity arriving from a host is proof that it is
+back too: the inbox tells the app (`hub.app`), which calls `record_success`.
 """
 
 from __future__ import annotations

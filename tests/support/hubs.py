@@ -59,9 +59,10 @@ def free_socket() -> socket.socket:
 
 
 async def start_hub(home: Path, *, name: str = "hub", settings: Settings | None = None,
-                    **extra: Any) -> RunningHub:
-    """Initialise (unless `settings` is given) and serve a hub on a free loopback port."""
-    sock = free_socket()
+                    sock: socket.socket | None = None, **extra: Any) -> RunningHub:
+    """Initialise (unless `settings` is given) and serve a hub on a free loopback port, or on
+    `sock` (bound with `free_socket()`, for settings made beforehand with its port)."""
+    sock = sock or free_socket()
     port = sock.getsockname()[1]
     if settings is None:
         settings = await init_hub(home, domain=f"127.0.0.1:{port}", name=name, dev=True,
