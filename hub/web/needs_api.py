@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from federation.errors import ValidationError
+from federation.errors import NotFound, ValidationError
 from hub.events.model import FieldError
 from hub.needs import service
 from hub.needs.model import KINDS, STATUSES, draft_json
@@ -204,6 +204,27 @@ async def candidates(request: web.Request) -> web.Response:
 
 
 @need_errors
+async def remote_candidates(request: web.Request) -> web.Response:
+    """This hub's volunteers ranked for a neighbouring hub's need (`?id=` its ActivityPub
+    id): only those who consented to be matched for neighbouring hubs are eligible."""
+    hub = request.app[HUB]
+    object_id = request.query.get("id", "")
+    need = await store.get_remote_need(hub.db, object_id) if object_id else None
+    if need is None or need.deleted:
+        raise NotFound("no live need from a neighbouring hub with that id")
+    excluded = request.query.get("excluded") == "true"
+    ranked = await candidates_for(hub.db, need, now=datetime.now(UTC), limit=_limit(request),
+                                  explain_excluded=excluded)
+    await audit.record(hub.db, None, "remote_need.candidates", object_id,
+                       {"via": "api", "token": await _token_id(request), "count": len(ranked)})
+    return _private({
+        "need": object_id, "status": need.status,
+        "candidates": [candidate_json(r) for r in ranked if r.candidate.rank is not None],
+        "excluded": [candidate_json(r) for r in ranked if r.candidate.rank is None]
+        if excluded else None})
+
+
+@need_errors
 async def list_remote_needs(request: web.Request) -> web.Response:
     """Needs published by hubs this hub follows (live ones unless ?status= says otherwise)."""
     hub = request.app[HUB]
@@ -223,3 +244,4 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/v1/needs/{id}/status", change_status)
     r.add_get("/api/v1/needs/{id}/candidates", candidates)
     r.add_get("/api/v1/remote-needs", list_remote_needs)
+    r.add_get("/api/v1/remote-needs/candidates", remote_candidates)

@@ -352,6 +352,10 @@ OPENAPI["paths"].update({
                         "audited)")},
     "/api/v1/remote-needs": {
         "get": _op("Needs published by hubs this hub follows (?status=, ?actor=)")},
+    "/api/v1/remote-needs/candidates": {
+        "get": _need_op("This hub's volunteers ranked for a neighbouring hub's need (?id= its "
+                        "ActivityPub id; only volunteers who consented to match_neighbours; "
+                        "?limit, ?excluded=true; audited)")},
 })
 
 # Matching: asks, offers between hubs, matches and hours (hub/web/exchange_api.py).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -14,7 +15,13 @@ from hub.needs.matching import to_matcher_need
 from hub.needs.remote import receive_need
 from hub.store import needs as needs_store
 from hub.store.needs import RemoteNeed
-from tests.hub.needs.factories import NEIGHBOUR_NOTES, one_off_need, regular_need
+from tests.hub.needs.factories import (
+    NEIGHBOUR_NOTES,
+    enhanced_check,
+    one_off_need,
+    regular_need,
+    volunteer,
+)
 from tests.hub.test_two_hubs import _follows
 from tests.support.hubs import RunningHub, wait_until
 
@@ -55,6 +62,22 @@ async def test_a_need_and_its_changes_reach_a_following_hub(hubs: HubFactory) ->
     assert matcher_need.from_neighbour_hub and matcher_need.id == need["url"]
     status, listed = await north.api("GET", "/api/v1/remote-needs")
     assert [n["id"] for n in listed["items"]] == [need["url"]]
+
+    # North ranks its own volunteers for it: only those who consented to neighbours' needs.
+    for name, consents in (("Ann Neighbourly", {"match_here": True, "match_neighbours": True}),
+                           ("Bea Homebody", {"match_here": True})):
+        status, made = await north.api("POST", "/api/v1/volunteers",
+                                       volunteer(name, consents=consents))
+        assert status == 201
+        await north.api("POST", f"/api/v1/volunteers/{made['id']}/checks", enhanced_check())
+    status, ranked = await north.api(
+        "GET", f"/api/v1/remote-needs/candidates?id={quote(need['url'])}&excluded=true")
+    assert status == 200, ranked
+    assert [c["name"] for c in ranked["candidates"]] == ["Ann Neighbourly"]
+    assert ranked["excluded"][0]["excluded_because"] == [
+        "did not consent to matching for neighbouring hubs"]
+    status, _ = await north.api("GET", "/api/v1/remote-needs/candidates?id=http://x.example/1")
+    assert status == 404
 
     # An edit and a status change arrive as Update.
     status, _ = await south.api("PATCH", f"/api/v1/needs/{need['id']}",
