@@ -26,8 +26,9 @@ from hub.web.ratelimit import rate_limited
 from hub.web.render import render_html
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-_PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex",
-            "Referrer-Policy": "no-referrer"}
+# Not `Referrer-Policy: no-referrer`: browsers would then send `Origin: null` with the page's
+# own forms, which the check below must refuse; the app's `same-origin` keeps the link secret.
+_PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 STATE_TEXT = {
     "asked": "Could you help? Please answer below.",
     "yes": "You said yes: thank you! We'll let you know if you're chosen.",
