@@ -1,0 +1,130 @@
+"""Offers between two neighbouring hubs: a volunteer who withdraws makes their hub send
+`Undo` (before or after the Accept); nobody is asked for a hub that is not a neighbour."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from hub.store import needs as need_store
+from hub.store import offers as offer_store
+from tests.hub.exchange.factories import check, enhanced_need, volunteer
+from tests.hub.test_two_hubs import _follows
+from tests.support.hubs import RunningHub, wait_until
+from tests.support.smtp import FakeSmtp
+
+HubFactory = Callable[..., Awaitable[RunningHub]]
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[FakeSmtp]:
+    server = FakeSmtp()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def _pair(hubs: HubFactory, smtp: FakeSmtp) -> tuple[RunningHub, RunningHub]:
+    a = await hubs("alder", coordinator_email="volunteering@alder.example")
+    b = await hubs("birch", smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none")
+    await _follows(a, b)
+    await _follows(b, a)
+    return a, b
+
+
+async def _volunteer_says_yes(a: RunningHub, b: RunningHub, smtp: FakeSmtp,
+                              name: str) -> tuple[dict[str, Any], str]:
+    """A posts a need; B's volunteer `name` is asked by email and says yes on the page."""
+    status, made = await b.api("POST", "/api/v1/volunteers",
+                               volunteer(name, consents={"match_neighbours": True}))
+    assert status == 201, made
+    status, _ = await b.api("POST", f"/api/v1/volunteers/{made['id']}/checks", check())
+    status, need = await a.api("POST", "/api/v1/needs", enhanced_need())
+    assert status == 201, need
+    await wait_until(lambda: need_store.get_remote_need(b.hub.db, need["url"]),
+                     what="the need at B")
+    status, asked = await b.api("POST", "/api/v1/neighbour-needs/asks",
+                                {"need": need["url"], "volunteer": made["id"]})
+    assert status == 201, asked
+    link = await wait_until(lambda: _link(smtp), what="the ask email")
+    assert await _answer(link, "yes", b.base_url) == 200
+    return need, link
+
+
+async def _link(smtp: FakeSmtp) -> str | None:
+    for message in smtp.messages:
+        found = re.search(r"http://127\.0\.0\.1:\d+/asks/[A-Za-z0-9_-]{32,64}",
+                          message.get_payload(decode=True).decode())
+        if found:
+            return found.group(0)
+    return None
+
+
+async def _answer(link: str, answer: str, origin: str) -> int:
+    async with aiohttp.ClientSession() as session, session.post(
+            link, data={"answer": answer}, headers={"Origin": origin}) as response:
+        return response.status
+
+
+async def _offer_status(a: RunningHub, need: dict[str, Any], status: str) -> Any:
+    row = await need_store.get_need(a.hub.db, need["id"])
+    offers = await offer_store.offers_for_need(a.hub.db, row.id)
+    return offers[0] if offers and offers[0].status == status else None
+
+
+async def test_a_volunteer_who_withdraws_before_the_accept_sends_undo(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    a, b = await _pair(hubs, smtp)
+    need, link = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    assert await _answer(link, "withdraw", b.base_url) == 200
+    await wait_until(lambda: _offer_status(a, need, "withdrawn"), what="the Undo at A")
+    status, body = await a.api("POST", f"/api/v1/offers/{offer.uuid}/accept", {})
+    assert status == 409, body
+
+
+async def test_a_volunteer_who_withdraws_after_the_accept_ends_the_match(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    a, b = await _pair(hubs, smtp)
+    need, link = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    status, body = await a.api("POST", f"/api/v1/offers/{offer.uuid}/accept", {})
+    assert status == 200, body
+
+    async def contact() -> Any:
+        _, match = await a.api("GET", f"/api/v1/matches/{body['match']}")
+        return match if match.get("contact") else None
+
+    match = await wait_until(contact, what="the volunteer's contact at A")
+    assert match["contact"]["name"] == "Wen Li"
+    # B's volunteer hears the coordinator's contact by email.
+    await wait_until(lambda: _mail_saying(smtp, "volunteering@alder.example"),
+                     what="the coordinator's contact mailed to the volunteer")
+    assert await _answer(link, "withdraw", b.base_url) == 200
+    await wait_until(lambda: _offer_status(a, need, "withdrawn"), what="the Undo at A")
+    status, match = await a.api("GET", f"/api/v1/matches/{body['match']}")
+    assert match["status"] == "ended"
+
+
+async def _mail_saying(smtp: FakeSmtp, text: str) -> bool:
+    return any(text in m.get_payload(decode=True).decode() for m in smtp.messages)
+
+
+async def test_no_one_is_asked_for_a_hub_that_is_not_a_neighbour(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    a = await hubs("alder")
+    b = await hubs("birch", smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none")
+    await _follows(b, a)  # B follows A, but A does not follow B: not neighbours
+    status, _ = await b.api("POST", "/api/v1/volunteers",
+                            volunteer("Wen Li", consents={"match_neighbours": True}))
+    assert status == 201
+    status, need = await a.api("POST", "/api/v1/needs", enhanced_need())
+    await wait_until(lambda: need_store.get_remote_need(b.hub.db, need["url"]),
+                     what="the need at B")
+    status, body = await b.api("POST", "/api/v1/neighbour-needs/asks",
+                               {"need": need["url"], "count": 3})
+    assert status == 400 and "not a neighbour" in body["error"]
