@@ -1,6 +1,7 @@
 """Email to volunteers who signed themselves up with an address: the welcome with their
-private link. Each unsent `volunteer_mail` row becomes a job; once the mail server has taken
-the message, the row is marked sent and the link it carried is forgotten."""
+private link, and word that a coordinator approved them. Each unsent `volunteer_mail` row
+becomes a job; once the mail server has taken the message, the row is marked sent and the
+link it carried is forgotten."""
 
 from __future__ import annotations
 
@@ -23,6 +24,18 @@ def welcome_lines(hub: Hub, link: str) -> list[str]:
             "happen."]
 
 
+def approved_lines(hub: Hub) -> list[str]:
+    name = hub.settings.display_name or hub.settings.name
+    return [f"Good news: {name}'s coordinators have confirmed you as a volunteer. From now on "
+            "we may ask you to help with things that suit you, as you agreed; you can always "
+            "say no.",
+            "To see or change your details and what you agreed to, use the private link we "
+            "sent when you signed up, or ask us for a new one."]
+
+
+SUBJECTS = {"welcome": "Your volunteer sign-up", "approved": "You're confirmed as a volunteer"}
+
+
 async def plan_volunteer_mail(hub: Hub, now: float) -> int:
     return await job_store.plan(hub.db, [
         PlannedJob(f"volunteer-mail:{mail_id}", "volunteer_mail", now, {"mail": mail_id})
@@ -33,14 +46,16 @@ async def run_volunteer_mail(hub: Hub, job: Job, now: float) -> None:
     mail = await signups.get_mail(hub.db, job.payload["mail"])
     volunteer = None if mail is None else await volunteer_store.get_volunteer_by_id(
         hub.db, mail.volunteer_id)
-    if mail is None or mail.sent_at is not None or volunteer is None or not mail.link:
+    if (mail is None or mail.sent_at is not None or volunteer is None
+            or (mail.kind == "welcome" and not mail.link)):
         await job_store.finish(hub.db, job.id, "skipped", "nothing left to send")
         return
     if not volunteer.profile.email or not mail_enabled(hub.settings):
         await job_store.finish(hub.db, job.id, "skipped", "email is not configured")
         await signups.mark_mail_sent(hub.db, mail.id)
         return
-    await send_mail(hub.settings, volunteer.profile.email, "Your volunteer sign-up",
-                    email_body(hub, volunteer.profile.name, welcome_lines(hub, mail.link)))
+    lines = welcome_lines(hub, mail.link or "") if mail.kind == "welcome" else approved_lines(hub)
+    await send_mail(hub.settings, volunteer.profile.email, SUBJECTS[mail.kind],
+                    email_body(hub, volunteer.profile.name, lines))
     await signups.mark_mail_sent(hub.db, mail.id)
     await job_store.finish(hub.db, job.id)

@@ -14,7 +14,7 @@ from typing import Any
 
 from federation.errors import NotFound
 from hub.needs.pool import volunteers_changed
-from hub.store import audit
+from hub.store import audit, signups
 from hub.store import volunteers as store
 from hub.store.db import Database
 from hub.store.volunteers import ConsentChange, Training, Volunteer
@@ -127,6 +127,8 @@ async def approve(db: Database, volunteer: Volunteer, actor: Actor) -> Volunteer
         return volunteer
     approved = await store.approve_volunteer(db, volunteer)
     volunteers_changed(db)
+    if volunteer.profile.email:
+        await signups.queue_mail(db, volunteer.id, "approved", None)
     volunteers_changed(db)
     await audit_action(db, actor, "volunteer.approve", volunteer.uuid)
     return approved

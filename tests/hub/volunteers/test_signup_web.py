@@ -164,6 +164,13 @@ async def test_the_private_link_is_emailed(tmp_path: Path) -> None:
         assert await running.hub.db.fetchval("SELECT link FROM volunteer_mail") is None
         await build_runner(running.hub).tick()
         assert len(smtp.messages) == 1
+        # When a coordinator approves them, they are told so (without a link this time).
+        [volunteer] = await store.list_volunteers(running.hub.db)
+        status, _ = await running.api("POST", f"/api/v1/volunteers/{volunteer.uuid}/approve")
+        assert status == 200
+        await build_runner(running.hub).tick()
+        assert [m["Subject"] for m in smtp.messages][1:] == ["You're confirmed as a volunteer"]
+        assert "/me/" not in smtp.messages[1].get_payload(decode=True).decode()
     finally:
         await visitor.close()
         await running.stop()
