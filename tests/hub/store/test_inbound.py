@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from federation.inbox import InboundMark
 from hub.store.db import Database
 from hub.store.inbound import SqliteInboundStore, counts, get_item
 
@@ -71,8 +72,8 @@ async def test_claim_is_in_order_and_skips_what_is_not_due(db: Database) -> None
     for n in range(5):
         await store.add(f"https://a.example/{n}", "https://a.example/u", b"{}")
     first, second, *rest = await store.claim(10)
-    await store.retry_later(first.id, clock.now + 60, "remote down")
-    await store.done(second.id, "ignored")
+    await store.record([InboundMark(first.id, "retry", "remote down", clock.now + 60),
+                        InboundMark(second.id, "ignored")])
     assert [i.activity_id for i in await store.claim(10)] == [i.activity_id for i in rest]
     assert [i.activity_id for i in await store.claim(2)] == [i.activity_id for i in rest[:2]]
     clock.now += 61
@@ -88,13 +89,13 @@ async def test_outcomes_are_recorded_with_their_errors(db: Database) -> None:
     for n in range(3):
         await store.add(f"https://a.example/{n}", "https://a.example/u", b"{}")
     items = await store.claim(10)
-    await asyncio.gather(store.done(items[0].id, "done"),
-                         store.done(items[1].id, "failed", "bad Join"),
-                         store.done(items[2].id, "ignored"))
+    await store.record([InboundMark(items[0].id, "done"),
+                        InboundMark(items[1].id, "failed", "bad Join"),
+                        InboundMark(items[2].id, "ignored")])
     assert await store.claim(10) == []
     row = await get_item(db, "https://a.example/1")
     assert row is not None
     assert (row["state"], row["error"], row["attempts"], row["processed_at"]) == (
         "failed", "bad Join", 1, clock.now)
     with pytest.raises(ValueError, match="outcome"):
-        await store.done(items[0].id, "exploded")  # type: ignore[arg-type]
+        await store.record([InboundMark(items[0].id, "exploded")])  # type: ignore[arg-type]
