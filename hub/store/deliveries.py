@@ -37,6 +37,9 @@ _FAILED = ("UPDATE deliveries SET state = 'failed', attempts = attempts + 1, las
            "last_error = ?, finished_at = ? WHERE id = ?")
 
 Outcome = tuple[str, tuple[Any, ...]]
+# Outcomes arrive one per answer: waiting this long gathers several per fsync'd commit
+# (measured: ~100 µs of commit CPU per delivery without it, at ~1,000 deliveries/s).
+OUTCOME_LINGER = 0.01
 
 
 def _distinct_inboxes(inboxes: Iterable[str]) -> list[tuple[str, str]]:
@@ -97,7 +100,8 @@ class SqliteDeliveryStore:
     def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._clock = clock
-        self._outcomes: GroupCommit[Outcome, None] = GroupCommit(db, _apply_outcomes)
+        self._outcomes: GroupCommit[Outcome, None] = GroupCommit(
+            db, _apply_outcomes, linger=OUTCOME_LINGER)
 
     async def due(self, now: float, limit: int, exclude: Collection[int],
                   exclude_hosts: Collection[str] = ()) -> list[DeliveryJob]:

@@ -6,6 +6,11 @@ queues items from concurrent callers; one writer task applies everything queued 
 transaction with `Database.run_in_writer`, then resolves each caller's future. While a commit
 is in flight new items pile up, so batches grow exactly when load does and a lone write
 waits for nobody. A caller's `submit` returns only after its row is committed.
+
+Where writes trickle in one by one (delivery outcomes, as answers arrive) the commits stay
+small: an fsync'd commit costs ~190 µs of CPU whether it holds one row or fifty (~14 µs a
+row then). A `linger` makes each batch wait that long for company before it is written,
+trading that much latency for fewer commits.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ Apply = Callable[[sqlite3.Connection, list[T]], list[R]]
 class GroupCommit(Generic[T, R]):
     """Batch `submit(item)` calls into `apply(conn, items) -> results` transactions."""
 
-    def __init__(self, db: Database, apply: Apply[T, R], *, max_batch: int = 1000) -> None:
+    def __init__(self, db: Database, apply: Apply[T, R], *, max_batch: int = 1000,
+                 linger: float = 0.0) -> None:
         self._db = db
         self._apply = apply
         self._max_batch = max_batch
+        self._linger = linger
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -56,6 +63,8 @@ class GroupCommit(Generic[T, R]):
 
     async def _drain(self) -> None:
         while self._queue:
+            if self._linger > 0 and len(self._queue) < self._max_batch:
+                await asyncio.sleep(self._linger)
             batch = self._queue[: self._max_batch]
             del self._queue[: len(batch)]
             try:

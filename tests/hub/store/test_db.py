@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from hub.store.db import Database, StoreError, available_migrations
+from hub.store.group_commit import GroupCommit
 
 
 async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
@@ -56,5 +58,28 @@ async def test_run_in_writer_batches_in_one_transaction(tmp_path: Path) -> None:
 
         assert await db.run_in_writer(insert, 50) == 50
         assert await db.fetchval("SELECT count(*) FROM api_tokens") == 50
+    finally:
+        await db.close()
+
+
+async def test_group_commit_with_a_linger_gathers_trickling_writes_into_one_commit(
+        tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "hub.db")
+    batches: list[int] = []
+
+    def apply(conn: sqlite3.Connection, items: list[int]) -> list[int]:
+        batches.append(len(items))
+        return [item * 2 for item in items]
+
+    try:
+        commits = GroupCommit(db, apply, linger=0.2)
+        first = asyncio.ensure_future(commits.submit(1))
+        await asyncio.sleep(0.01)  # the next writes come while the first one lingers
+        rest = [asyncio.ensure_future(commits.submit(n)) for n in (2, 3)]
+        assert [await first, *[await r for r in rest]] == [2, 4, 6]
+        assert batches == [3]
+        plain = GroupCommit(db, apply)
+        assert await plain.submit(5) == 10
+        assert batches == [3, 1]
     finally:
         await db.close()
