@@ -91,8 +91,8 @@ async def invite_form(request: web.Request) -> web.Response:
     invite = await _invite(request)
     if invite is None:
         return _gone(request)
-    values = {**profile_form.blank_values(), "consent_contact_by_dm": True}
-    return _page(request, form_context(values), invite=invite)
+    # Every consent starts unticked, here too: a ticked box is not consent (GDPR, Planet49).
+    return _page(request, form_context(profile_form.blank_values()), invite=invite)
 
 
 async def _submit(request: web.Request, invite: Invite | None) -> web.Response:

@@ -93,6 +93,7 @@ async def test_a_mastodon_dm_gets_a_sign_up_link_bound_to_the_account(
     page = await visitor.get(link[1])
     assert page.status == 200
     assert f'value="{handle}" readonly' in page.text
+    assert " checked" not in page.text  # no consent is given for her
     form = signup_form(handle="@mallory@evil.example", email="")
     form["csrf_token"] = page.csrf()
     done = await visitor.post(link[1], form)

@@ -50,6 +50,7 @@ async def test_the_home_page_links_to_the_form(visitor: Visitor) -> None:
     assert 'href="' in page.text and "/volunteer\"" in page.text
     form = await visitor.get("/volunteer")
     assert form.status == 200 and form.headers["Cache-Control"] == "no-store"
+    assert " checked" not in form.text  # nothing is ticked for them, consents least of all
     for label in ("Your name", "Email address", "Postcode district", "Gardening",
                   "Suggest me for help requests from neighbouring hubs", "Wednesday"):
         assert label in html.unescape(form.text), label
