@@ -18,7 +18,9 @@ from aiohttp import web
 
 from federation.errors import NotFound, ValidationError
 from hub.events.model import FieldError
+from hub.exchange.listing import offers_for_staff, one_list
 from hub.needs import service
+from hub.needs.matching import to_matcher_need
 from hub.needs.model import KINDS, STATUSES, draft_json
 from hub.needs.pool import RankedVolunteer, candidates_for
 from hub.needs.service import NeedsConfirmation, StatusConflict
@@ -189,18 +191,21 @@ def _limit(request: web.Request) -> int:
 @need_errors
 async def candidates(request: web.Request) -> web.Response:
     """This hub's volunteers who consent to be matched here, ranked for the need, with the
-    reasons for each rank; `?excluded=true` adds those left out and why."""
+    reasons for each rank; `?excluded=true` adds those left out and why. Neighbours' offers
+    follow, and `ranked` puts both in one list by score."""
     hub = request.app[HUB]
     need = await service.live_need(hub, request.match_info["id"])
     excluded = request.query.get("excluded") == "true"
     ranked = await candidates_for(hub.db, need, now=datetime.now(UTC), limit=_limit(request),
                                   explain_excluded=excluded)
     await _audit(request, "need.candidates", need, count=len(ranked))
+    offers = await offers_for_staff(hub.db, need.id, to_matcher_need(need))
     return _private({
         "need": need.uuid, "status": need.status,
         "candidates": [candidate_json(r) for r in ranked if r.candidate.rank is not None],
         "excluded": [candidate_json(r) for r in ranked if r.candidate.rank is None]
-        if excluded else None})
+        if excluded else None,
+        "offers": offers, "ranked": one_list([r.candidate for r in ranked], offers)})
 
 
 @need_errors

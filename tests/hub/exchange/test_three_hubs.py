@@ -131,6 +131,9 @@ async def test_three_hubs_match_a_befriending_need_without_leaking_anyone(
                                     consents={"match_neighbours": True}), check())
     await _add(c, volunteer("Cara Stayput", consents={"match_here": True}), check())
 
+    # A has a volunteer of its own, Ada, who is eligible too.
+    ada = await _add(a, volunteer("Ada Hereford", consents={"match_here": True}), check())
+
     # When A posts the need, B and C receive it as a neighbour's need.
     status, need = await a.api("POST", "/api/v1/needs", enhanced_need())
     assert status == 201, need
@@ -172,6 +175,12 @@ async def test_three_hubs_match_a_befriending_need_without_leaking_anyone(
     assert all(o.checks_held[0]["checkType"] == "dbs_enhanced_adult" for o in offers)
     status, listing = await a.api("GET", f"/api/v1/needs/{need['id']}/matching")
     assert status == 200 and {o["status"] for o in listing["offers"]} == {"offered"}
+    # A's staff see Ada and the two offers in one ranked list, with the reasons for each.
+    status, ranked = await a.api("GET", f"/api/v1/needs/{need['id']}/candidates")
+    assert status == 200, ranked
+    assert sorted(item["kind"] for item in ranked["ranked"]) == ["offer", "offer", "volunteer"]
+    assert [c["volunteer"] for c in ranked["candidates"]] == [ada]
+    assert all("signed by their hub" in " ".join(o["reasons"]) for o in ranked["offers"])
     assert [s for s in wire if _is_contact_note(s)] == []
 
     # When A's staff accept Bina's offer,
@@ -194,7 +203,8 @@ async def test_three_hubs_match_a_befriending_need_without_leaking_anyone(
 
     # Every request that left any hub: no personal detail, except each contact note, which
     # went only after the acceptance, to the one other hub of the match.
-    personal = ("Bina", "Chidi", "Kowalczyk", "Okonkwo", "Nocheck", "Lapsed", "Homebody", "Stayput",
+    personal = ("Bina", "Chidi", "Kowalczyk", "Okonkwo", "Hereford", "Nocheck", "Lapsed",
+                "Homebody", "Stayput",
                 "bina@example.org", "chidi.okonkwo@mail.example", "07700", "51.57", "0.08",
                 *NEIGHBOUR_NOTES.split(", "))
     contact_notes = [s for s in wire if _is_contact_note(s)]
