@@ -46,8 +46,10 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _HANDLE = re.compile(r"^@[^@\s/]+@[^@\s/]+$")
-_PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex",
-            "Referrer-Policy": "no-referrer"}
+# Not `Referrer-Policy: no-referrer`: with it browsers send `Origin: null` on these pages'
+# forms, which the CSRF and origin checks refuse. The app's `same-origin` keeps the private
+# links from other sites.
+_PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 STATE_TEXT = {
     "going": "You're going.", "waitlisted": "You're on the waitlist.",
     "pending": "You asked for a place: the hub's staff will confirm it.",
