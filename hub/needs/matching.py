@@ -6,16 +6,20 @@ only `from_neighbour_hub` differs (volunteers must then consent to `match_neighb
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from hub.matching.geo import GeoPoint
 from hub.matching.model import Need, Slot
 from hub.needs.model import NeedDraft
 from hub.store.needs import LocalNeed, RemoteNeed
 from hub.volunteers.model import DAYS
 
+_DAY_INDEX = {day: i for i, day in enumerate(DAYS)}
 
-def weekly_slots(slots: dict[str, tuple[str, ...]]) -> frozenset[Slot]:
+
+def weekly_slots(slots: Mapping[str, tuple[str, ...]]) -> frozenset[Slot]:
     """{"tue": ["afternoon"]} as the matcher's {(1, "afternoon")}."""
-    return frozenset((DAYS.index(day), part) for day, parts in slots.items() for part in parts)
+    return frozenset([(_DAY_INDEX[day], part) for day, parts in slots.items() for part in parts])
 
 
 def draft_to_matcher_need(need_id: str, draft: NeedDraft, *,

@@ -18,10 +18,11 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from weakref import WeakKeyDictionary
 
 from hub.matching import DEFAULT_WEIGHTS, GeoPoint, VolunteerPool, rank
-from hub.matching.model import Candidate, Check, Consents, Volunteer
+from hub.matching.model import Candidate, Check, Consents, Slot, Volunteer
 from hub.needs.matching import to_matcher_need, weekly_slots
 from hub.store import asks as ask_store
 from hub.store import matches as match_store
@@ -45,13 +46,30 @@ def matcher_volunteer(row: PoolRow, *, active_commitments: int = 0,
         location = GeoPoint(row.latitude, row.longitude)
     return Volunteer(
         id=row.uuid, location=location, postcode_district=row.district or "",
-        skills=frozenset(row.skills), interests=frozenset(row.interests),
-        tags=frozenset(row.tags), languages=frozenset(row.languages),
-        availability=weekly_slots(row.availability), max_commitments=row.max_commitments,
-        active_commitments=active_commitments,
-        consents=Consents(match_here=row.match_here, match_neighbours=row.match_neighbours),
-        checks=tuple(matcher_check(*c) for c in row.checks), training=frozenset(row.training),
+        skills=_frozen(row.skills), interests=_frozen(row.interests),
+        tags=_frozen(row.tags), languages=_frozen(row.languages),
+        availability=_weekly(tuple(row.availability.items())),
+        max_commitments=row.max_commitments, active_commitments=active_commitments,
+        consents=_consents(row.match_here, row.match_neighbours),
+        checks=tuple(matcher_check(*c) for c in row.checks), training=_frozen(row.training),
         recent_asks=recent_asks, recent_matches=recent_matches)
+
+
+# Shared immutable values: volunteers repeat a few skill lists, availability patterns and
+# consent pairs, so a pool of 100k holds (and builds) each distinct one once.
+@lru_cache(maxsize=16384)
+def _frozen(items: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(items)
+
+
+@lru_cache(maxsize=16384)
+def _weekly(items: tuple[tuple[str, tuple[str, ...]], ...]) -> frozenset[Slot]:
+    return weekly_slots(dict(items))
+
+
+@lru_cache(maxsize=4)
+def _consents(here: bool, neighbours: bool) -> Consents:
+    return Consents(match_here=here, match_neighbours=neighbours)
 
 
 async def load_volunteers(db: Database, now: float | None = None) -> list[Volunteer]:

@@ -7,18 +7,20 @@ detail is read here; `volunteer_labels` fetches names for the few candidates sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import lru_cache
+from types import MappingProxyType
+from typing import NamedTuple
 
 import orjson
 
 from hub.store.db import Database
 
 
-@dataclass(frozen=True)
-class PoolRow:
-    """One volunteer as the matcher needs them, with their checks and training."""
+class PoolRow(NamedTuple):
+    """One volunteer as the matcher needs them, with their checks and training (a named
+    tuple: the pool makes 100k of them at a time, and a tuple is the cheapest to make)."""
 
     uuid: str
     district: str | None
@@ -28,7 +30,7 @@ class PoolRow:
     interests: tuple[str, ...]
     tags: tuple[str, ...]
     languages: tuple[str, ...]
-    availability: dict[str, tuple[str, ...]]
+    availability: Mapping[str, tuple[str, ...]]
     max_commitments: int
     match_here: bool
     match_neighbours: bool
@@ -52,12 +54,22 @@ async def pool_rows(db: Database) -> list[PoolRow]:
         "SELECT id, uuid, district, latitude, longitude, skills, interests, tags, languages, "
         "availability, max_commitments, match_here, match_neighbours FROM volunteers "
         "WHERE status = 'active' ORDER BY id")
-    loads = orjson.loads
-    return [PoolRow(r[1], r[2], r[3], r[4], tuple(loads(r[5])), tuple(loads(r[6])),
-                    tuple(loads(r[7])), tuple(loads(r[8])),
-                    {d: tuple(p) for d, p in loads(r[9]).items()}, r[10], bool(r[11]),
-                    bool(r[12]), tuple(checks.get(r[0], ())), tuple(training.get(r[0], ())))
+    return [PoolRow(r[1], r[2], r[3], r[4], _strings(r[5]), _strings(r[6]), _strings(r[7]),
+                    _strings(r[8]), _slots(r[9]), r[10], bool(r[11]), bool(r[12]),
+                    tuple(checks.get(r[0], ())), tuple(training.get(r[0], ())))
             for r in rows]
+
+
+# Most volunteers share a few skill lists and availability patterns: each distinct JSON text
+# is parsed once per pool, not once per volunteer (loading 100k volunteers is the pool's cost).
+@lru_cache(maxsize=16384)
+def _strings(text: str) -> tuple[str, ...]:
+    return tuple(orjson.loads(text))
+
+
+@lru_cache(maxsize=16384)
+def _slots(text: str) -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({d: tuple(p) for d, p in orjson.loads(text).items()})
 
 
 async def volunteer_labels(db: Database, uuids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
