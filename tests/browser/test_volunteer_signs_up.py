@@ -26,11 +26,11 @@ async def test_a_volunteer_signs_up_in_a_browser(hubs: Any, chromium: Any,
     await page.get_by_label("Your name").fill("Maryam Haddad")
     await page.get_by_label(re.compile(r"^Email address")).fill("maryam@example.org")
     await page.get_by_label(re.compile(r"^Postcode district")).fill("IG1 4AB")
-    await page.get_by_role("checkbox", name="Befriending : I can help with this").check()
-    await page.get_by_role("checkbox", name="Gardening : I'm interested").check()
+    await page.get_by_role("checkbox", name="Befriending: I can help with this").check()
+    await page.get_by_role("checkbox", name="Gardening: I'm interested").check()
     await page.get_by_label("Arabic").check()
-    await page.get_by_role("checkbox", name="Saturday Morning").check()
-    await page.get_by_role("checkbox", name="Wednesday Evening").check()
+    await page.get_by_role("checkbox", name="Saturday morning").check()
+    await page.get_by_role("checkbox", name="Wednesday evening").check()
     await page.get_by_label("How many things you can help with at once").fill("2")
     await page.get_by_label("Suggest me for help requests at this hub").check()
     await page.get_by_role("button", name="Sign up").click()
@@ -40,7 +40,7 @@ async def test_a_volunteer_signs_up_in_a_browser(hubs: Any, chromium: Any,
     await alert.wait_for()
     assert "Postcode district is a UK postcode district" in await alert.inner_text()
     assert await page.get_by_label("Your name").input_value() == "Maryam Haddad"
-    assert await page.get_by_role("checkbox", name="Saturday Morning").is_checked()
+    assert await page.get_by_role("checkbox", name="Saturday morning").is_checked()
     await page.screenshot(path=str(artifacts / "volunteer-signup-error.png"), full_page=True)
 
     # When she corrects it (following the error's link to the field) and sends it again

@@ -4,6 +4,7 @@ mistake, the CSRF check, the rate limit, and the welcome email with the private 
 from __future__ import annotations
 
 import html
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -69,6 +70,12 @@ async def test_a_sign_up_is_stored_pending_and_shows_the_private_link(
 
     [stored] = await store.list_volunteers(hub.hub.db)
     assert (stored.status, stored.source, stored.handle_verified) == ("pending", "web", False)
+    raw = b"".join(p.read_bytes() for p in hub.hub.db.path.parent.iterdir()
+                   if p.name.startswith(hub.hub.db.path.name))
+    # SQLite keeps a REAL as an 8-byte big-endian double: the rounded point is there, the
+    # exact one nowhere, not even in the write-ahead log.
+    assert struct.pack(">d", 51.56) in raw
+    assert struct.pack(">d", 51.558734) not in raw and struct.pack(">d", 0.071289) not in raw
     p = stored.profile
     assert (p.district, p.latitude, p.longitude) == ("IG1", 51.56, 0.07)
     assert p.skills == ("befriending", "gardening") and p.interests == ("cooking",)
