@@ -6,6 +6,9 @@
   details back with a token, to be confirmed ("check your answers"); `GET` of the same URL
   is that form with its token from the start. The token is a double-submit cookie, as on
   the console's login form. Both are rate-limited.
+  When the hub can reach the contact given (see `hub.rsvp.confirmations`), a genuine
+  submission takes no place yet: it sends a link there, `/rsvp/confirm/{token}`, whose
+  button (a POST) asks for the place.
 - `/rsvp/{token}`: where someone who signed up on the web sees where they stand and can
   cancel (a POST). The token is the only key: the page is never cached or indexed.
 - `/polls/{uuid}`: an RSVP poll's `Question` (JSON), or a small page with its counts.
@@ -24,7 +27,8 @@ from aiohttp import web
 from federation.errors import FederationError, NotFound
 from hub.activitypub.rsvp import POLL_OPTIONS
 from hub.events.summary import when_text
-from hub.rsvp import messages, polls, service
+from hub.mail import MailError
+from hub.rsvp import confirmations, messages, polls, service
 from hub.rsvp.service import Person
 from hub.runtime import Hub
 from hub.services.follows import resolve_actor_id
@@ -143,6 +147,46 @@ async def rsvp_submit(request: web.Request) -> web.Response:
     except FormError as exc:
         return _form_page(request, event, status=400, error=exc.message,
                           error_field=exc.field, **values)
+    if confirmations.needed(hub, person):
+        return await _ask_confirmation(request, event, person)
+    outcome = await service.request_place(hub, event, person, "web")
+    return await _answer(request, event, outcome)
+
+
+async def _ask_confirmation(request: web.Request, event: Event, person: Person) -> web.Response:
+    try:
+        where = await confirmations.ask(request.app[HUB], event, person)
+    except MailError:
+        return _result(request, "We couldn't send the email", [
+            "Nothing was booked. Please try again in a while."], event, status=503)
+    return _result(request, "Check your inbox to confirm", [
+        f"We've sent a link to {where}. Open it within {confirmations.LINK_HOURS} hours and "
+        "press the button to confirm your place: until then nothing is booked."], event)
+
+
+async def confirm_page(request: web.Request) -> web.Response:
+    """The link sent to confirm a web sign-up: a button, since mail scanners open links."""
+    hub = request.app[HUB]
+    try:
+        pending, event = await confirmations.pending(hub, request.match_info["token"])
+    except NotFound as exc:
+        return _result(request, "Link not found", [exc.message], None, status=404)
+    response = render_html(request, "rsvp_confirm.html", event=_event_view(hub, event),
+                           name=pending.name)
+    response.headers.update(_PRIVATE)
+    return response
+
+
+@rate_limited("rsvp-confirm", capacity=SUBMISSIONS, per_seconds=WINDOW)
+async def confirm_submit(request: web.Request) -> web.Response:
+    if foreign_origin(request):
+        return _result(request, "This form could not be accepted", [
+            "It was sent from another website, so nothing was changed."], None, status=403)
+    hub = request.app[HUB]
+    try:
+        person, event = await confirmations.take(hub, request.match_info["token"])
+    except NotFound as exc:
+        return _result(request, "Link not found", [exc.message], None, status=404)
     outcome = await service.request_place(hub, event, person, "web")
     return await _answer(request, event, outcome)
 
@@ -238,6 +282,8 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/events/{uuid}/rsvp", rsvp_form)
     r.add_post("/events/{uuid}/rsvp", rsvp_submit)
+    r.add_get("/rsvp/confirm/{token}", confirm_page)
+    r.add_post("/rsvp/confirm/{token}", confirm_submit)
     r.add_get("/rsvp/{token}", rsvp_status)
     r.add_post("/rsvp/{token}", rsvp_cancel)
     r.add_get("/polls/{uuid}", poll_page)

@@ -14,6 +14,8 @@ from tests.hub.rsvp.test_federation import new_event, participants, received
 from tests.support.hubs import RunningHub
 from tests.support.remote import RemoteServer
 
+_CONFIRM_LINK = re.compile(r"http://[^\s<\"]+/rsvp/confirm/[A-Za-z0-9_-]+")
+
 HubFactory = Callable[..., Awaitable[RunningHub]]
 _TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -131,19 +133,40 @@ async def test_bad_input_foreign_origin_and_unknown_links(
     assert status == 404 and "Link not found" in page
 
 
-async def test_web_signup_with_a_fediverse_account_gets_a_dm(
+async def test_web_signup_with_a_fediverse_account_is_confirmed_by_dm(
         hubs: HubFactory, remote: RemoteServer, browser: aiohttp.ClientSession) -> None:
     running = await hubs()
     event = await new_event(running, capacity=2)
     dee = remote.actor("dee")
-    link, page = await sign_up(browser, running, event, "Dee", dee.id)
-    assert "You&#39;re going." in page
-    dm = await received(remote, lambda a: a["type"] == "Create"
-                        and a["object"].get("to") == [dee.id], "Dee's message")
-    assert link in dm["object"]["content"]
+    # Anyone can type Dee's handle: the form books nothing, it sends Dee a link.
+    token = await form_token(browser, event)
+    status, body, location = await submit(browser, f"{event['url']}/rsvp", {
+        "name": "Dee", "contact": dee.id, "csrf_token": token})
+    assert (status, location) == (200, None) and "Check your inbox" in body
+    assert "direct messages" in body
+    assert (await participants(running, event))["items"] == []
+    ask = await received(remote, lambda a: a["type"] == "Create"
+                         and a["object"].get("to") == [dee.id], "Dee's confirmation link")
+    confirm = _CONFIRM_LINK.search(ask["object"]["content"])
+    assert confirm, ask["object"]["content"]
+    # Opening the link (as a mail scanner would) changes nothing; its button books the place.
+    status, page = await get(browser, confirm[0])
+    assert status == 200 and "Confirm my place" in page and "Dee" in page
+    assert (await participants(running, event))["items"] == []
+    status, _, location = await submit(browser, confirm[0], {})
+    assert status == 303 and location and location.startswith("/rsvp/")
+    link = running.base_url + location.split("?")[0]
+    status, page = await get(browser, running.base_url + location)
+    assert status == 200 and "You&#39;re going." in page
+    dm = await received(remote, lambda a: a["type"] == "Create" and link
+                        in a["object"].get("content", ""), "Dee's private link")
+    assert dm["object"]["to"] == [dee.id]
     listed = await participants(running, event)
     assert [(p["actor"], p["handle"], p["email"], p["via"]) for p in listed["items"]] == [
         (dee.id, f"@dee@{remote.base_url[7:]}", None, "web")]
+    # A link confirms once.
+    status, _, _ = await submit(browser, confirm[0], {})
+    assert status == 404
 
 
 async def test_the_form_is_rate_limited(hubs: HubFactory,
