@@ -178,13 +178,13 @@ async def delete_need(hub: Hub, need_uuid: str) -> LocalNeed:
     need = await live_need(hub, need_uuid)
     if not await store.delete_need(hub.db, need):
         raise NotFound(f"no need {need_uuid}")
-    removed = await live_or_removed(hub, need_uuid)
+    removed = await _stored(hub, need_uuid)
     if need.status != "cancelled":
         await publish.publish_need_deletion(hub, removed, when=removed.deleted_at or time.time())
     return removed
 
 
-async def live_or_removed(hub: Hub, need_uuid: str) -> LocalNeed:
+async def _stored(hub: Hub, need_uuid: str) -> LocalNeed:
     need = await store.get_need(hub.db, need_uuid)
     if need is None:
         raise NotFound(f"no need {need_uuid}")

@@ -39,7 +39,6 @@ LABELS = {
     "effort_minutes": "Minutes each time", "skills": "Skills", "interests": "Interests",
     "checks_required": "Checks required", "status": "Status", "body": "Form",
 }
-_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
 def label_of(name: str) -> str:
@@ -54,15 +53,15 @@ def choices(kind: str, policy: tuple[str, ...]) -> dict[str, Any]:
             "days": DAYS, "parts": PARTS, "kind_label": KIND_LABELS[kind]}
 
 
-def _number(raw: str, convert: Any) -> Any:
-    """A typed number when it reads as one; otherwise the text, for the parser to refuse."""
+def _number(raw: str, convert: type[int] | type[float]) -> Any:
+    """The typed number when the text reads as one (a whole number for an int field), else
+    the text as typed, for the parser to refuse with the field's own message."""
     if not raw:
         return None
-    if _NUMBER.match(raw):
-        value = float(raw) if convert is float else (int(raw) if raw.lstrip("-").isdigit()
-                                                      else raw)
-        return value
-    return raw
+    try:
+        return convert(raw)
+    except ValueError:
+        return raw
 
 
 def _words(raw: str) -> list[str]:
