@@ -33,7 +33,14 @@ def approved_lines(hub: Hub) -> list[str]:
             "sent when you signed up, or ask us for a new one."]
 
 
-SUBJECTS = {"welcome": "Your volunteer sign-up", "approved": "You're confirmed as a volunteer"}
+def new_link_lines(link: str) -> list[str]:
+    return ["You asked for a new private link to your volunteer details. Here it is (it works "
+            f"for 30 days and replaces any earlier one; don't share it):\n{link}",
+            "If you didn't ask for it, you can ignore this email: only you received the link."]
+
+
+SUBJECTS = {"welcome": "Your volunteer sign-up", "approved": "You're confirmed as a volunteer",
+            "link": "Your new private link"}
 
 
 async def plan_volunteer_mail(hub: Hub, now: float) -> int:
@@ -47,14 +54,16 @@ async def run_volunteer_mail(hub: Hub, job: Job, now: float) -> None:
     volunteer = None if mail is None else await volunteer_store.get_volunteer_by_id(
         hub.db, mail.volunteer_id)
     if (mail is None or mail.sent_at is not None or volunteer is None
-            or (mail.kind == "welcome" and not mail.link)):
+            or (mail.kind in ("welcome", "link") and not mail.link)):
         await job_store.finish(hub.db, job.id, "skipped", "nothing left to send")
         return
     if not volunteer.profile.email or not mail_enabled(hub.settings):
         await job_store.finish(hub.db, job.id, "skipped", "email is not configured")
         await signups.mark_mail_sent(hub.db, mail.id)
         return
-    lines = welcome_lines(hub, mail.link or "") if mail.kind == "welcome" else approved_lines(hub)
+    lines = {"welcome": lambda: welcome_lines(hub, mail.link or ""),
+             "link": lambda: new_link_lines(mail.link or ""),
+             "approved": lambda: approved_lines(hub)}[mail.kind]()
     await send_mail(hub.settings, volunteer.profile.email, SUBJECTS[mail.kind],
                     email_body(hub, volunteer.profile.name, lines))
     await signups.mark_mail_sent(hub.db, mail.id)

@@ -207,6 +207,12 @@ async def approve_volunteer(db: Database, volunteer: Volunteer) -> Volunteer:
     return replace(volunteer, status="active", approved_at=now, updated_at=now)
 
 
+async def volunteers_by_email(db: Database, email: str) -> list[Volunteer]:
+    rows = await db.fetchall("SELECT * FROM volunteers WHERE email = ? ORDER BY id",
+                             (email.lower(),))
+    return [_volunteer(r) for r in rows]
+
+
 async def count_pending(db: Database) -> int:
     """Self sign-ups waiting for a coordinator's approval."""
     return int(await db.fetchval("SELECT count(*) FROM volunteers WHERE status = 'pending'"))

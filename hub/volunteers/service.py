@@ -171,7 +171,8 @@ async def access_link(db: Database, volunteer: Volunteer, actor: Actor) -> tuple
 async def by_access_token(db: Database, token: str) -> Volunteer:
     found = await store.volunteer_for_token(db, token)
     if found is None:
-        raise NotFound("this link is unknown or has expired; ask the hub for a new one")
+        raise NotFound("this link is unknown or has expired; get a new one at /volunteer/link "
+                       "or ask the hub")
     return found
 
 

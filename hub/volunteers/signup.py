@@ -38,3 +38,13 @@ async def sign_up(hub: Hub, profile: Profile, invite: Invite | None = None) -> t
     await service.audit_action(hub.db, _SIGNUP, "volunteer.signup", volunteer.uuid,
                                source=mark.source)
     return volunteer, token
+
+
+async def send_new_link(hub: Hub, email: str) -> int:
+    """Email a fresh private link (replacing the old one) to each volunteer with this address;
+    returns how many, which the caller must not reveal to whoever asked."""
+    found = await store.volunteers_by_email(hub.db, email)
+    for volunteer in found:
+        token, _ = await service.access_link(hub.db, volunteer, _SIGNUP)
+        await signups.queue_mail(hub.db, volunteer.id, "link", access_url(hub, token))
+    return len(found)

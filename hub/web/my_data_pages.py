@@ -50,9 +50,12 @@ def _private(response: web.Response) -> web.Response:
 async def _own(request: web.Request) -> Volunteer | web.Response:
     try:
         return await service.by_access_token(request.app[HUB].db, request.match_info["token"])
-    except NotFound as exc:
-        return _private(render_html(request, "error.html", status=404,
-                                    title="This link doesn't work", message=exc.message))
+    except NotFound:
+        return _private(render_html(
+            request, "error.html", status=404, title="This link doesn't work",
+            message="It is unknown or has expired (links work for 30 days, and a new one "
+                    "replaces the old). Get a new one at "
+                    f"{request.app[HUB].urls.base}/volunteer/link."))
 
 
 def _labels(ids: tuple[str, ...]) -> list[str]:

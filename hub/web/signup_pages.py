@@ -1,6 +1,6 @@
-"""The public volunteer sign-up form (`/volunteer`), and the same form reached through a link
+"""The public volunteer sign-up form (`/volunteer`), the same form reached through a link
 the hub sent to a fediverse account (`/volunteer/invite/{token}`), which fills in and locks
-that account's handle.
+that account's handle, and the form to have a new private link emailed (`/volunteer/link`).
 
 The form carries a double-submit CSRF token (`hub.web.public_forms`) and its submissions are
 rate-limited per client address. Problems re-render the form with every message and what was
@@ -9,17 +9,19 @@ typed; success sends the browser to the volunteer's private page, which shows th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
 
+from hub.mail import mail_enabled
 from hub.store import signups as signup_store
 from hub.store.signups import Invite
 from hub.store.volunteers import InviteUsed
 from hub.volunteers import form as profile_form
 from hub.volunteers.form import ProfileForm
 from hub.volunteers.model import PARTS, parse_profile
-from hub.volunteers.signup import sign_up
+from hub.volunteers.signup import send_new_link, sign_up
 from hub.web.keys import HUB
 from hub.web.public_forms import form_is_genuine, form_token, set_form_cookie
 from hub.web.ratelimit import rate_limited
@@ -27,6 +29,8 @@ from hub.web.render import render_html
 
 CSRF_COOKIE = "commonhub_volunteer_csrf"
 SUBMISSIONS, WINDOW = 10, 600          # form posts per client address per window (s)
+LINK_REQUESTS = 5                      # requests for a new private link, per address, per window
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 # No Referrer-Policy: no-referrer here: with it, browsers send `Origin: null` on the forms'
 # posts, which the CSRF check must refuse. The app's `same-origin` keeps the links' secrets
 # from other sites all the same.
@@ -123,9 +127,42 @@ async def invite_submit(request: web.Request) -> web.Response:
     return await _submit(request, invite)
 
 
+def _link_page(request: web.Request, *, status: int = 200, email: str = "",
+               error: str | None = None, sent: bool = False) -> web.Response:
+    token = form_token(request, CSRF_COOKIE)
+    response = render_html(request, "volunteer_link.html", status=status, csrf_token=token,
+                           email=email, error=error, sent=sent,
+                           can_email=mail_enabled(request.app[HUB].settings))
+    set_form_cookie(response, request, CSRF_COOKIE, token)
+    response.headers.update(PRIVATE)
+    return response
+
+
+async def new_link_form(request: web.Request) -> web.Response:
+    return _link_page(request)
+
+
+@rate_limited("volunteer-link", capacity=LINK_REQUESTS, per_seconds=WINDOW)
+async def new_link_submit(request: web.Request) -> web.Response:
+    """Always the same answer, whether or not the address is known: it reveals nobody."""
+    form = await request.post()
+    email = str(form.get("email", "")).strip()
+    if not form_is_genuine(request, form, CSRF_COOKIE):
+        return _link_page(request, status=403, email=email, error=STALE_FORM)
+    if not _EMAIL.match(email) or len(email) > 254:
+        return _link_page(request, status=400, email=email,
+                          error="Enter the email address you signed up with, like "
+                                "name@example.org.")
+    if mail_enabled(request.app[HUB].settings):
+        await send_new_link(request.app[HUB], email)
+    return _link_page(request, email=email, sent=True)
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/volunteer", signup_form)
     r.add_post("/volunteer", signup_submit)
     r.add_get("/volunteer/invite/{token}", invite_form)
     r.add_post("/volunteer/invite/{token}", invite_submit)
+    r.add_get("/volunteer/link", new_link_form)
+    r.add_post("/volunteer/link", new_link_submit)

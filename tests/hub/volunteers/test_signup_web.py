@@ -198,3 +198,45 @@ async def test_staff_approve_a_sign_up_through_the_api(hub: RunningHub,
     status, _ = await hub.api("GET", "/api/v1/volunteers?status=maybe")
     assert status == 400
     assert "volunteer.approve" in [e.action for e in await audit.recent(hub.hub.db)]
+
+
+async def test_a_new_private_link_by_email(tmp_path: Path) -> None:
+    smtp = FakeSmtp()
+    await smtp.start()
+    running = await start_hub(tmp_path / "hub", name="hub", smtp_host="127.0.0.1",
+                              smtp_port=smtp.port, smtp_security="none")
+    visitor = Visitor(running.base_url)
+    try:
+        _, _, location = await send(visitor)
+        assert location
+        old_link = location.split("?")[0]
+        await build_runner(running.hub).tick()  # the welcome
+        page = await visitor.get("/volunteer/link")
+        assert page.status == 200 and "Send me a new link" in page.text
+        # An unknown address gets the same answer as a known one, and no email.
+        for email in ("nobody@example.org", "ASHA.PATEL@example.org"):
+            answer = await visitor.post("/volunteer/link", {"csrf_token": page.csrf(),
+                                                            "email": email})
+            assert answer.status == 200 and "If a volunteer signed up with" in answer.text
+        bad = await visitor.post("/volunteer/link", {"csrf_token": page.csrf(), "email": "x"})
+        assert bad.status == 400 and "Enter the email address" in bad.text
+        forged = await visitor.post("/volunteer/link", {"email": "asha.patel@example.org"})
+        assert forged.status == 403
+        await build_runner(running.hub).tick()
+        assert [m["Subject"] for m in smtp.messages] == ["Your volunteer sign-up",
+                                                         "Your new private link"]
+        body = smtp.messages[1].get_payload(decode=True).decode()
+        new_link = body.split(f"{running.base_url}/me/", 1)[1].split()[0]
+        assert (await visitor.get(f"/me/{new_link}")).status == 200
+        gone = await visitor.get(old_link)
+        assert gone.status == 404 and "/volunteer/link" in gone.text
+    finally:
+        await visitor.close()
+        await running.stop()
+        await smtp.stop()
+
+
+async def test_without_email_the_link_page_says_whom_to_ask(visitor: Visitor) -> None:
+    page = await visitor.get("/volunteer/link")
+    assert page.status == 200 and "cannot send email" in page.text
+    assert 'action="/volunteer/link"' not in page.text
