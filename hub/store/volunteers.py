@@ -26,6 +26,9 @@ _PROFILE_COLUMNS = ("name", "email", "handle", "phone", "district", "latitude", 
                     "max_commitments", *CONSENTS, "references_received", "references_on")
 
 
+LIST_LIMIT = 200  # volunteers in one list
+
+
 @dataclass(frozen=True)
 class Volunteer:
     id: int
@@ -245,7 +248,7 @@ async def delete_volunteer(db: Database, volunteer: Volunteer) -> float:
 
 async def list_volunteers(db: Database, *, skill: str | None = None,
                           district: str | None = None, status: str | None = None,
-                          limit: int = 200) -> list[Volunteer]:
+                          limit: int = LIST_LIMIT) -> list[Volunteer]:
     """Volunteers by name; `skill` matches a skill or an interest."""
     where, params = [], []
     if status:

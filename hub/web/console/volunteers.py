@@ -48,13 +48,16 @@ def row(volunteer: Volunteer) -> dict[str, Any]:
 
 
 async def volunteer_list(request: web.Request) -> web.Response:
-    db = request.app[HUB].db
-    everyone = await service.list_for_staff(db, _actor(request), skill=None, district=None)
-    pending = [row(v) for v in sorted(everyone, key=lambda v: v.created_at)
-               if v.status == "pending"]
+    db, actor = request.app[HUB].db, _actor(request)
+    # Each list on its own, so a long list of volunteers never hides a sign-up.
+    pending = await service.list_for_staff(db, actor, skill=None, district=None,
+                                           status="pending")
+    active = await service.list_for_staff(db, actor, skill=None, district=None,
+                                          status="active")
     return render_console(
-        request, "console/volunteers.html", pending=pending,
-        active=[row(v) for v in everyone if v.status == "active"],
+        request, "console/volunteers.html",
+        pending=[row(v) for v in sorted(pending, key=lambda v: v.created_at)],
+        active=[row(v) for v in active], shown=store.LIST_LIMIT,
         can_open=request[STAFF].is_coordinator,
         notice=NOTICES.get(request.query.get("done", "")))
 
