@@ -24,6 +24,7 @@ from hub.volunteers import service
 from hub.volunteers.model import CONSENTS, check_status
 from hub.web.console.auth import foreign_origin
 from hub.web.keys import HUB
+from hub.web.ratelimit import rate_limited
 from hub.web.render import render_html
 from hub.web.signup_pages import PRIVATE, form_context
 
@@ -116,6 +117,11 @@ def _refused(request: web.Request) -> web.Response:
                                         "changed."))
 
 
+# Posts per client address per window: slows guessing of private links and floods.
+SUBMISSIONS, WINDOW = 20, 600
+
+
+@rate_limited("my-data", capacity=SUBMISSIONS, per_seconds=WINDOW)
 async def edit_submit(request: web.Request) -> web.Response:
     volunteer = await _own(request)
     if isinstance(volunteer, web.Response):
@@ -138,6 +144,7 @@ async def delete_confirm(request: web.Request) -> web.Response:
                                 base=f"/me/{request.match_info['token']}", problem=None))
 
 
+@rate_limited("my-data", capacity=SUBMISSIONS, per_seconds=WINDOW)
 async def delete_submit(request: web.Request) -> web.Response:
     volunteer = await _own(request)
     if isinstance(volunteer, web.Response):
