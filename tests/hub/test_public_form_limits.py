@@ -24,6 +24,7 @@ LIMITED = {
     "/rsvp/confirm/{token}": (f"/rsvp/confirm/{FAKE}", 10),
     "/volunteer": ("/volunteer", 10),
     "/volunteer/invite/{token}": (f"/volunteer/invite/{FAKE}", 10),
+    "/volunteer/link": ("/volunteer/link", 5),
     "/me/{token}/edit": (f"/me/{FAKE}/edit", 20),
     "/me/{token}/delete": (f"/me/{FAKE}/delete", 20),
     "/asks/{token}": (f"/asks/{FAKE}", 20),
