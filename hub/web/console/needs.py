@@ -29,7 +29,7 @@ from hub.store import audit
 from hub.store import events as event_store
 from hub.store import needs as store
 from hub.store.needs import LocalNeed
-from hub.web.console import need_form
+from hub.web.console import matching, need_form
 from hub.web.console.auth import require_role
 from hub.web.console.event_form import describe, field_id
 from hub.web.console.keys import STAFF
@@ -193,6 +193,8 @@ async def need_page(request: web.Request) -> web.Response:
                            {"count": len(ranked)})
     event = (await event_store.get_event_by_id(hub.db, need.event_id)
              if need.event_id is not None else None)
+    exchange = (await matching.need_view(hub, need, ranked) if staff.is_coordinator
+                else {"rows": [], "matches": [], "ask_choices": ()})
     return render_console(
         request, "console/need_page.html", need=need, draft=need.draft,
         summary=summary_line(need.draft, need.status), status_word=STATUS_WORDS[need.status],
@@ -200,7 +202,7 @@ async def need_page(request: web.Request) -> web.Response:
         moves=[(s, MOVES[s]) for s in service.allowed_moves(need.status)],
         candidates=[r for r in ranked if r.candidate.rank is not None],
         excluded=[r for r in ranked if r.candidate.rank is None], show_excluded=show_excluded,
-        event=event, notice=NOTICES.get(request.query.get("done", "")))
+        event=event, notice=NOTICES.get(request.query.get("done", "")), **exchange)
 
 
 async def change_status(request: web.Request) -> web.Response:
