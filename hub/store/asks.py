@@ -7,6 +7,7 @@ import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 import orjson
@@ -145,3 +146,15 @@ async def asked_since(db: Database, since: float) -> dict[str, list[float]]:
     for row in rows:
         out.setdefault(row["uuid"], []).append(row["asked_at"])
     return out
+
+
+async def asks_of_volunteer(db: Database, volunteer_id: int) -> list[dict[str, Any]]:
+    """The volunteer's asks with each need's title, oldest first (their data export)."""
+    rows = await db.fetchall(
+        "SELECT a.*, COALESCE(n.title, r.title) AS title, r.actor AS neighbour FROM asks a "
+        "LEFT JOIN needs n ON n.id = a.need_id "
+        "LEFT JOIN remote_needs r ON r.id = a.remote_need_id "
+        "WHERE a.volunteer_id = ? ORDER BY a.id", (volunteer_id,))
+    return [{"need": r["title"], "for_neighbouring_hub": r["neighbour"],
+             "status": r["status"], "channels": orjson.loads(r["channels"]),
+             "asked_at": r["asked_at"], "answered_at": r["answered_at"]} for r in rows]

@@ -137,3 +137,20 @@ async def list_sessions(db: Database, match_id: int) -> list[Session]:
                              "ORDER BY on_date, id", (match_id,))
     return [Session(date.fromisoformat(r["on_date"]), r["minutes"], r["logged_by"],
                     r["logged_at"]) for r in rows]
+
+
+async def matches_of_volunteer(db: Database, volunteer_id: int) -> list[dict[str, Any]]:
+    """The volunteer's matches with each need's title and the sessions logged (their data
+    export)."""
+    rows = await db.fetchall(
+        "SELECT m.*, COALESCE(n.title, r.title) AS title FROM matches m "
+        "LEFT JOIN needs n ON n.id = m.need_id "
+        "LEFT JOIN remote_needs r ON r.id = m.remote_need_id "
+        "WHERE m.volunteer_id = ? ORDER BY m.id", (volunteer_id,))
+    out = []
+    for r in rows:
+        sessions = await list_sessions(db, r["id"])
+        out.append({"need": r["title"], "status": r["status"], "accepted_at": r["accepted_at"],
+                    "sessions": [{"date": s.on_date.isoformat(), "minutes": s.minutes,
+                                  "logged_by": s.logged_by} for s in sessions]})
+    return out

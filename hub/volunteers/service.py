@@ -14,7 +14,9 @@ from typing import Any
 
 from federation.errors import NotFound
 from hub.needs.pool import volunteers_changed
+from hub.store import asks as ask_store
 from hub.store import audit, signups
+from hub.store import matches as match_store
 from hub.store import volunteers as store
 from hub.store.db import Database
 from hub.store.volunteers import ConsentChange, Training, Volunteer
@@ -185,10 +187,15 @@ async def export(db: Database, volunteer: Volunteer, actor: Actor,
     history = await store.consent_history(db, volunteer.id)
     if actor.is_staff:
         await audit_action(db, actor, "volunteer.export", volunteer.uuid)
+    asks = await ask_store.asks_of_volunteer(db, volunteer.id)
+    matches = await match_store.matches_of_volunteer(db, volunteer.id)
     return {**volunteer_json(volunteer),
             "checks": [check_json(c, today) for c in checks],
             "training": [training_json(t) for t in training],
             "consent_history": [consent_json(c) for c in history],
+            "asks": [{**a, "asked_at": iso(a["asked_at"]),
+                      "answered_at": iso(a["answered_at"])} for a in asks],
+            "matches": [{**m, "accepted_at": iso(m["accepted_at"])} for m in matches],
             "exported_at": iso(datetime.now(UTC).timestamp())}
 
 

@@ -130,6 +130,10 @@ async def test_an_ask_is_answered_on_its_page_and_a_foreign_site_cannot_answer(
                                {"date": time.strftime("%Y-%m-%d"), "minutes": 60})
     assert status == 201 and body["hours"] == "2 sessions, 2 h 15 min"
     assert [s["logged_by"] for s in body["sessions"]] == ["volunteer", "staff"]
+    # Her data export holds the ask and the match with its sessions.
+    status, exported = await a.api("GET", f"/api/v1/volunteers/{ana}/export")
+    assert [x["status"] for x in exported["asks"]] == ["yes"]
+    assert [len(m["sessions"]) for m in exported["matches"]] == [2]
     status, body = await a.api("POST", f"/api/v1/matches/{match_id}/sessions",
                                {"date": "2999-01-01", "minutes": 60})
     assert status == 400 and "happened" in body["error"]
@@ -246,3 +250,22 @@ def _reply(account: Any, home: RunningHub, dm: dict[str, Any], words: str | None
         note["content"] = note["content"].replace("Yes, happy to!", words)
         note["contentMap"] = {"en": note["content"]}
     return activity
+
+
+async def test_the_auto_ask_policy_asks_the_best_for_each_new_need_once(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    a = await hubs("alder", smtp_host="127.0.0.1", smtp_port=smtp.port,
+                   smtp_security="none", auto_ask_top=2)
+    for name in ("Ana Lima", "Eve Lima", "Ola Lima"):
+        await _volunteer(a, name, email=f"{name.split()[0].lower()}@example.org")
+    need = await _need(a)
+    runner = build_runner(a.hub)
+    await runner.tick()
+    status, matching = await a.api("GET", f"/api/v1/needs/{need['id']}/matching")
+    assert status == 200
+    assert [x["asked_by"] for x in matching["asks"]] == ["policy", "policy"]
+    # A later sweep asks nobody more for this need: it was asked about already.
+    runner.clock = lambda: time.time() + 600
+    await runner.tick()
+    _, matching = await a.api("GET", f"/api/v1/needs/{need['id']}/matching")
+    assert len(matching["asks"]) == 2

@@ -194,6 +194,9 @@ async def test_three_hubs_match_a_befriending_need_without_leaking_anyone(
         == "rejected"
     assert (await need_store.get_need(a.hub.db, need["id"])).status == "filled"
     await wait_until(lambda: _sent_status(c, "rejected"), what="C to hear the Reject")
+    await wait_until(lambda: _async(any("found someone else" in m.get_payload(decode=True)
+                                        .decode() for m in smtp.messages)),
+                     what="Chidi to be thanked by email")
     # B hears the Accept, makes the match and sends Bina's contact to A alone;
     match = await wait_until(lambda: _contact_at(a, need_row.id), what="Bina's contact at A")
     assert match["contact"]["name"] == "Bina Kowalczyk"
