@@ -124,6 +124,7 @@ async def test_private_notes_are_for_staff_only(hubs: HubFactory) -> None:
     assert status == 200 and read["private_notes"] == NEIGHBOUR_NOTES
     status, page = await _get(need["url"])
     assert status == 200 and "Weekly befriending" in page and "IG1" in page
+    assert f'href="{hub.base_url}/volunteer"' in page  # how to offer help
     status, doc = await _get(need["url"], "application/activity+json")
     assert status == 200
     for secret in ("Kaur", "Cranbrook", "07700", "4DU", "4471"):
