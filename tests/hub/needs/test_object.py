@@ -143,3 +143,17 @@ def test_foreign_shapes_are_not_needs_or_are_refused_cleanly() -> None:
         except ValidationError:
             continue
         raise AssertionError(f"accepted {broken}")
+
+
+def test_each_kind_says_what_and_when_in_its_summary() -> None:
+    one_off = make_need(kind="one_off", starts_on=None, slots=None, effort_minutes=None,
+                        on_date="2026-12-10", start_time="10:00", end_time="11:30",
+                        volunteers_wanted=2, checks_required=[])
+    text = mastodon_text(need_object(one_off, URLS))
+    assert "One-off task · Thu 10 Dec 2026, 10:00\u201311:30 · IG1" in text
+    assert "2 volunteers wanted" in text and "DBS" not in text
+    assert need_object(one_off, URLS)["hasEnd"] == "2026-12-10T11:30:00+00:00"
+    filled = replace(make_need(), status="filled")
+    assert need_object(filled, URLS)["summary"].startswith("Filled · Regular commitment")
+    cancelled = replace(make_need(), status="cancelled", closed_at=1_790_000_500.0)
+    assert need_object(cancelled, URLS)["type"] == "Tombstone"
