@@ -44,6 +44,8 @@ EXCHANGE_TERMS = {
     "email": "sc:email",
     "telephone": "sc:telephone",
     "handle": "ch:handle",
+    "organisation": "ch:organisation",
+    "note": "ch:note",
 }
 EXCHANGE_CONTEXT = [AS_CONTEXT_URL, SECURITY_CONTEXT_URL, DATA_INTEGRITY_CONTEXT_URL,
                     {**HUB_TERMS, **EXCHANGE_TERMS}]
