@@ -145,14 +145,18 @@ class Answered:
 
 async def answer(hub: Hub, stored: Ask, yes: bool, *, via: str,
                  now: float | None = None) -> Answered:
-    """Record the volunteer's yes or no; a yes to a neighbour's need is offered to it."""
+    """Record the volunteer's yes or no; a yes to a neighbour's need is offered to it. A need
+    filled, closed or cancelled meanwhile takes no more answers (the ask expires)."""
     now = time.time() if now is None else now
     status = "yes" if yes else "no"
+    target = await target_of(hub, stored)
+    if target is None or not target.open:
+        await ask_store.close_ask(hub.db, stored, now)
+        return Answered(False, "expired")
     if not await ask_store.answer(hub.db, stored, status, via, now):
         current = await ask_store.get_ask(hub.db, stored.id)
         return Answered(False, current.status if current else "expired")
-    target = await target_of(hub, stored)
-    if yes and target is not None and not target.local:
+    if yes and not target.local:
         await offers.send_offer(hub, stored, target, now=now)
     volunteers_changed(hub.db)
     return Answered(True, status)

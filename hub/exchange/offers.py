@@ -250,9 +250,21 @@ async def fill_if_complete(hub: Hub, need_id: int) -> bool:
         if other.status == "offered" and await offer_store.decide_offer(hub.db, other,
                                                                         "rejected"):
             await _answer(hub, "Reject", other.offer_id, other.actor, hub.urls.need(need.uuid))
+    await _thank_local_yeses(hub, need, {m.volunteer_id for m in active})
     if need.status in ("open", "matching"):
         await need_service.change_status(hub, need.uuid, "filled")
     return True
+
+
+async def _thank_local_yeses(hub: Hub, need: need_store.LocalNeed,
+                             matched: set[int | None]) -> None:
+    """Our own volunteers who said yes but were not chosen are thanked."""
+    target = Target(need)
+    for ask in await ask_store.list_asks(hub.db, need_id=need.id):
+        if ask.status == "yes" and ask.volunteer_id not in matched:
+            volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id)
+            if volunteer is not None:
+                await notify.tell_volunteer(hub, ask, volunteer, "not_chosen", target)
 
 
 async def receive_undo(hub: Hub, activity: dict[str, Any]) -> None:

@@ -107,6 +107,13 @@ async def answer(db: Database, ask: Ask, status: str, via: str,
         return cursor.rowcount > 0
 
 
+async def close_ask(db: Database, ask: Ask, now: float | None = None) -> None:
+    """An open ask whose need no longer takes answers ends as expired."""
+    now = time.time() if now is None else now
+    await db.execute("UPDATE asks SET status = 'expired', expires_at = min(expires_at, ?) "
+                     "WHERE id = ? AND status = 'asked'", (now, ask.id))
+
+
 async def withdraw(db: Database, ask: Ask, now: float | None = None) -> bool:
     """A yes taken back (before or after an offer was made); False if it was not a yes."""
     now = time.time() if now is None else now

@@ -269,3 +269,31 @@ async def test_the_auto_ask_policy_asks_the_best_for_each_new_need_once(
     await runner.tick()
     _, matching = await a.api("GET", f"/api/v1/needs/{need['id']}/matching")
     assert len(matching["asks"]) == 2
+
+
+async def test_once_a_need_is_filled_the_other_yeses_are_thanked_and_late_answers_closed(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    a = await _hub(hubs, smtp)
+    ana = await _volunteer(a, "Ana Lima")
+    ola = await _volunteer(a, "Ola Lima", email="ola@example.org")
+    eve = await _volunteer(a, "Eve Lima", email="eve@example.org")
+    need = await _need(a)
+    asked = {vid: await _ask(a, need, vid) for vid in (ana, ola, eve)}
+    links = {vid: await _link_for(smtp, mail)
+             for vid, mail in ((ana, "ana@example.org"), (ola, "ola@example.org"),
+                               (eve, "eve@example.org"))}
+    for vid in (ana, ola):
+        assert (await _post(links[vid], {"answer": "yes"}, a.base_url))[0] == 200
+    status, body = await a.api("POST", f"/api/v1/asks/{asked[ana]['id']}/accept", {})
+    assert status == 200, body
+
+    async def thanked() -> bool:
+        return any(m["To"] == "ola@example.org" and "found someone else"
+                   in m.get_payload(decode=True).decode() for m in smtp.messages)
+
+    await wait_until(thanked, what="Ola to be thanked")
+    # Eve answers after the need was filled: her answer is not taken.
+    status, text = await _post(links[eve], {"answer": "yes"}, a.base_url)
+    assert status == 200 and "expired" in text
+    stored = await ask_store.ask_by_uuid(a.hub.db, asked[eve]["id"])
+    assert stored.status == "expired"
