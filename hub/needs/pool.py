@@ -2,9 +2,10 @@
 
 Compiling a pool of 100,000 volunteers takes 1.3-2.1 s on our machines, against ~50 ms to rank
 one need against it, so the pool is cached per hub database and marked stale whenever a
-volunteer, a check or a training record changes (`volunteers_changed`, called by
-hub/volunteers/service.py); the next ranking rebuilds it, once, however many changes came
-before. The build runs in a thread so the hub keeps answering meanwhile.
+volunteer, a check or a training record changes (`volunteers_changed(db, [uuid])`, called by
+hub/volunteers/service.py); the next ranking reads those volunteers again and recompiles the
+pool, once, however many changes came before. The compile runs in a thread so the hub keeps
+answering meanwhile.
 
 `load_volunteers(db)` is the one place that says what the matcher knows about each volunteer,
 including the fairness history: when each was asked and matched in the matcher's fairness
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -72,9 +74,11 @@ def _consents(here: bool, neighbours: bool) -> Consents:
     return Consents(match_here=here, match_neighbours=neighbours)
 
 
-async def load_volunteers(db: Database, now: float | None = None) -> list[Volunteer]:
-    """Every volunteer of this hub as the matcher sees them (ids are volunteer uuids), with
-    their recent asks and matches and their active commitments."""
+async def load_volunteers(db: Database, now: float | None = None, *,
+                          only: Collection[str] | None = None) -> list[Volunteer]:
+    """Every active volunteer of this hub as the matcher sees them (ids are volunteer uuids),
+    or `only` those of the given uuids, with their recent asks and matches and their active
+    commitments."""
     now = time.time() if now is None else now
     since = now - DEFAULT_WEIGHTS.fairness_window_days * 86400
     asked = await ask_store.asked_since(db, since)
@@ -83,7 +87,7 @@ async def load_volunteers(db: Database, now: float | None = None) -> list[Volunt
     return [matcher_volunteer(row, active_commitments=active.get(row.uuid, 0),
                               recent_asks=_stamps(asked.get(row.uuid)),
                               recent_matches=_stamps(matched.get(row.uuid)))
-            for row in await pool_rows(db)]
+            for row in await pool_rows(db, only)]
 
 
 def _stamps(times: list[float] | None) -> tuple[datetime, ...]:
@@ -91,24 +95,42 @@ def _stamps(times: list[float] | None) -> tuple[datetime, ...]:
 
 
 class PoolCache:
-    """One hub's compiled pool: built on first use, rebuilt on the first use after a change."""
+    """One hub's compiled pool: built on first use, brought up to date on the first use after
+    a change. A change to named volunteers reloads only them; the pool is then recompiled
+    from the volunteers already in memory (the compile is the part no cache can skip)."""
 
     def __init__(self) -> None:
         self._pool: VolunteerPool | None = None
-        self._stale = True
+        self._volunteers: dict[str, Volunteer] = {}
+        self._stale_all = True
+        self._stale: set[str] = set()
         self._lock = asyncio.Lock()
         self.builds = 0
+        self.full_loads = 0
 
-    def invalidate(self) -> None:
-        self._stale = True
+    def invalidate(self, volunteer_uuids: Iterable[str] | None = None) -> None:
+        if volunteer_uuids is None:
+            self._stale_all = True
+        else:
+            self._stale.update(volunteer_uuids)
 
     async def get(self, db: Database) -> VolunteerPool:
         async with self._lock:
-            if self._stale or self._pool is None:
-                self._stale = False  # first: a change while loading marks it stale again
-                volunteers = await load_volunteers(db)
-                self._pool = await asyncio.to_thread(VolunteerPool, volunteers)
-                self.builds += 1
+            # Flags are taken before loading: a change while loading marks it stale again.
+            if self._stale_all or self._pool is None:
+                self._stale_all, self._stale = False, set()
+                self._volunteers = {v.id: v for v in await load_volunteers(db)}
+                self.full_loads += 1
+            elif self._stale:
+                changed, self._stale = self._stale, set()
+                fresh = {v.id: v for v in await load_volunteers(db, only=changed)}
+                for volunteer_id in changed:  # gone, or no longer active: out of the pool
+                    self._volunteers.pop(volunteer_id, None)
+                self._volunteers.update(fresh)
+            else:
+                return self._pool
+            self._pool = await asyncio.to_thread(VolunteerPool, self._volunteers.values())
+            self.builds += 1
             return self._pool
 
 
@@ -123,9 +145,10 @@ def pool_cache(db: Database) -> PoolCache:
     return cache
 
 
-def volunteers_changed(db: Database) -> None:
-    """Something the matcher reads changed: the next ranking rebuilds the pool."""
-    pool_cache(db).invalidate()
+def volunteers_changed(db: Database, volunteer_uuids: Iterable[str] | None = None) -> None:
+    """Something the matcher reads changed, for the volunteers named (or for anyone): the
+    next ranking reloads them (or everyone) and recompiles the pool."""
+    pool_cache(db).invalidate(volunteer_uuids)
 
 
 @dataclass(frozen=True)

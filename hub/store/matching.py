@@ -7,7 +7,7 @@ detail is read here; `volunteer_labels` fetches names for the few candidates sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from functools import lru_cache
 from types import MappingProxyType
@@ -38,22 +38,41 @@ class PoolRow(NamedTuple):
     training: tuple[str, ...]
 
 
-async def pool_rows(db: Database) -> list[PoolRow]:
+async def pool_rows(db: Database, only: Collection[str] | None = None) -> list[PoolRow]:
     """Every active volunteer of the hub (a self sign-up waiting for approval is not), with
-    checks and training, in volunteer id order."""
+    checks and training, in volunteer id order; or only those of the given uuids."""
+    if only is not None:
+        return [row for chunk in _chunks(list(only)) for row in await _rows(db, chunk)]
+    return await _rows(db, None)
+
+
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+async def _rows(db: Database, uuids: list[str] | None) -> list[PoolRow]:
+    where, params = "", []
+    if uuids is not None:
+        where = f" AND v.uuid IN ({', '.join('?' for _ in uuids)})"
+        params = uuids
     checks: dict[int, list[tuple[str, date, date, str]]] = {}
-    for r in await db.fetchall("SELECT volunteer_id, type, checked_on, renewal_on, decision "
-                               "FROM volunteer_checks ORDER BY volunteer_id, id"):
+    for r in await db.fetchall(
+            "SELECT c.volunteer_id, c.type, c.checked_on, c.renewal_on, c.decision "
+            "FROM volunteer_checks c JOIN volunteers v ON v.id = c.volunteer_id "
+            f"WHERE v.status = 'active'{where} ORDER BY c.volunteer_id, c.id", params):
         checks.setdefault(r[0], []).append(
             (r[1], date.fromisoformat(r[2]), date.fromisoformat(r[3]), r[4]))
     training: dict[int, list[str]] = {}
-    for r in await db.fetchall("SELECT volunteer_id, course FROM volunteer_training "
-                               "ORDER BY volunteer_id, id"):
+    for r in await db.fetchall(
+            "SELECT t.volunteer_id, t.course FROM volunteer_training t "
+            "JOIN volunteers v ON v.id = t.volunteer_id "
+            f"WHERE v.status = 'active'{where} ORDER BY t.volunteer_id, t.id", params):
         training.setdefault(r[0], []).append(r[1])
     rows = await db.fetchall(
-        "SELECT id, uuid, district, latitude, longitude, skills, interests, tags, languages, "
-        "availability, max_commitments, match_here, match_neighbours FROM volunteers "
-        "WHERE status = 'active' ORDER BY id")
+        "SELECT v.id, v.uuid, v.district, v.latitude, v.longitude, v.skills, v.interests, "
+        "v.tags, v.languages, v.availability, v.max_commitments, v.match_here, "
+        f"v.match_neighbours FROM volunteers v WHERE v.status = 'active'{where} ORDER BY v.id",
+        params)
     return [PoolRow(r[1], r[2], r[3], r[4], _strings(r[5]), _strings(r[6]), _strings(r[7]),
                     _strings(r[8]), _slots(r[9]), r[10], bool(r[11]), bool(r[12]),
                     tuple(checks.get(r[0], ())), tuple(training.get(r[0], ())))

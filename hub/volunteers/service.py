@@ -85,7 +85,7 @@ async def create(db: Database, data: dict[str, Any], actor: Actor) -> Volunteer:
     profile = parse_profile(profile_data)
     staff = parse_staff_record(staff_data, StaffRecord())
     volunteer = await store.add_volunteer(db, profile, staff)
-    volunteers_changed(db)
+    volunteers_changed(db, [volunteer.uuid])
     await audit_action(db, actor, "volunteer.create", volunteer.uuid)
     return volunteer
 
@@ -102,14 +102,14 @@ async def update(db: Database, volunteer: Volunteer, data: dict[str, Any],
     profile = parse_profile(profile_data, volunteer.profile)
     staff = parse_staff_record(staff_data, volunteer.staff)
     updated = await store.update_volunteer(db, volunteer, profile, staff)
-    volunteers_changed(db)
+    volunteers_changed(db, [volunteer.uuid])
     await audit_action(db, actor, "volunteer.update", volunteer.uuid, fields=sorted(data))
     return updated
 
 
 async def delete(db: Database, volunteer: Volunteer, actor: Actor) -> float:
     deleted_at = await store.delete_volunteer(db, volunteer)
-    volunteers_changed(db)
+    volunteers_changed(db, [volunteer.uuid])
     await audit_action(db, actor, "volunteer.delete", volunteer.uuid)
     return deleted_at
 
@@ -128,10 +128,9 @@ async def approve(db: Database, volunteer: Volunteer, actor: Actor) -> Volunteer
     if volunteer.status != "pending":
         return volunteer
     approved = await store.approve_volunteer(db, volunteer)
-    volunteers_changed(db)
+    volunteers_changed(db, [volunteer.uuid])
     if volunteer.profile.email:
         await signups.queue_mail(db, volunteer.id, "approved", None)
-    volunteers_changed(db)
     await audit_action(db, actor, "volunteer.approve", volunteer.uuid)
     return approved
 
@@ -140,7 +139,7 @@ async def approve(db: Database, volunteer: Volunteer, actor: Actor) -> Volunteer
 async def record_check(db: Database, volunteer: Volunteer, data: dict[str, Any],
                        actor: Actor) -> Check:
     check = await store.add_check(db, volunteer.id, parse_check(data))
-    volunteers_changed(db)
+    volunteers_changed(db, [volunteer.uuid])
     await audit_action(db, actor, "volunteer.check.record", volunteer.uuid, check=check.uuid,
                  type=check.type)
     return check
@@ -150,14 +149,14 @@ async def remove_check(db: Database, volunteer: Volunteer, check_uuid: str,
                        actor: Actor) -> None:
     if not await store.delete_check(db, volunteer.id, check_uuid):
         raise NotFound("no such check for this volunteer")
-    volunteers_changed(db)
+    volunteers_changed(db, [volunteer.uuid])
     await audit_action(db, actor, "volunteer.check.delete", volunteer.uuid, check=check_uuid)
 
 
 async def record_training(db: Database, volunteer: Volunteer, data: dict[str, Any],
                           actor: Actor) -> Training:
     training = await store.add_training(db, volunteer.id, parse_training(data))
-    volunteers_changed(db)
+    volunteers_changed(db, [volunteer.uuid])
     await audit_action(db, actor, "volunteer.training.record", volunteer.uuid,
                        course=training.course)
     return training

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.needs.model import check_whole, parse_need
-from hub.needs.pool import load_volunteers, pool_cache, rank_for
+from hub.needs.pool import load_volunteers, pool_cache, rank_for, volunteers_changed
 from hub.store import needs as needs_store
 from hub.store.db import Database
 from hub.volunteers import service
@@ -59,7 +59,24 @@ async def test_the_pool_is_rebuilt_only_after_a_change(db: Database) -> None:
     for _ in range(3):
         assert len(await rank_for(db, need, now=now)) == 1
     assert cache.builds == 1
-    for name in ("Ben", "Cai"):  # two changes, one rebuild
-        await service.create(db, _volunteer(name), STAFF)
+    ben = cai = None
+    for name in ("Ben", "Cai"):  # two changes, one rebuild, reloading only those two
+        made = await service.create(db, _volunteer(name), STAFF)
+        ben, cai = (made, cai) if name == "Ben" else (ben, made)
     assert len(await rank_for(db, need, now=now)) == 3
-    assert cache.builds == 2
+    assert (cache.builds, cache.full_loads) == (2, 1)
+    assert ben is not None and cai is not None
+
+    # A correction, an erasure: only those volunteers are read again.
+    await service.update(db, ben, {"availability": {"mon": ["morning"]}}, STAFF)
+    await service.delete(db, cai, STAFF)
+    ranked = await rank_for(db, need, now=now, explain_excluded=True)
+    by_id = {c.volunteer_id: c for c in ranked}
+    assert cai.uuid not in by_id and by_id[ben.uuid].exclusions == [
+        "not free at the times needed"]
+    assert (cache.builds, cache.full_loads) == (3, 1)
+
+    # Anything else (an ask, a match) may say "everyone": the next ranking reloads all.
+    volunteers_changed(db)
+    assert len(await rank_for(db, need, now=now)) == 1
+    assert (cache.builds, cache.full_loads) == (4, 2)
