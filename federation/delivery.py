@@ -29,12 +29,12 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from federation.backoff import parse_retry_after, retry_delay, wait_for_turn
 from federation.errors import UnsafeURLError
 from federation.http1 import ConnectionFailed, DeliveryClient, InvalidURL
 from federation.keys import SigningKey
+from federation.policy import authority_of
 from federation.signatures import sign_request
 from federation.signer import BatchSigner
 
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 ACTIVITY_JSON = "application/activity+json"
 RETRYABLE_STATUSES = frozenset({401, 408, 429})  # and every 5xx
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 _DAY = 86400.0
 
 
@@ -84,14 +83,7 @@ class HostHealth(Protocol):
 
 def host_of(url: str) -> str:
     """The `host[:port]` a URL points at, lower-cased, default port left out."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    if port and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        return f"{host}:{port}"
-    return host
+    return authority_of(url)
 
 
 @dataclass
@@ -252,9 +244,9 @@ class DeliveryWorker:
     async def _deliver(self, job: DeliveryJob, host: str) -> None:
         now = self._clock()
         if self._is_blocked is not None:
-            hostname = urlsplit(job.inbox).hostname or ""
-            if self._is_blocked(hostname):
-                await self._store.failed(job.id, None, f"{hostname} is blocked")
+            # `host[:port]`: see federation.policy for how entries match.
+            if self._is_blocked(host):
+                await self._store.failed(job.id, None, f"{host} is blocked")
                 return
         if self._health is not None and self._health.is_unreachable(host):
             if not self._probe_allowed(host, now):

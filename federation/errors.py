@@ -76,6 +76,12 @@ class UnsafeURLError(FetchError):
     status = 400
 
 
+class BlockedDomain(FetchError):
+    """The hub's staff blocked this domain: it is never contacted."""
+
+    status = 403
+
+
 class NotFound(FederationError):
     status = 404
 

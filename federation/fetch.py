@@ -23,6 +23,7 @@ from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
 from federation.errors import (
+    BlockedDomain,
     FetchError,
     PayloadTooLarge,
     RemoteNotFound,
@@ -31,6 +32,7 @@ from federation.errors import (
     ValidationError,
 )
 from federation.netguard import check_address, parse_ip
+from federation.policy import authority_of
 
 AP_MEDIA_TYPE = "application/activity+json"
 AS_PROFILE = "https://www.w3.org/ns/activitystreams"
@@ -135,6 +137,9 @@ def _guard_ip_literals(allow_loopback: bool, allow_private: bool) -> Any:
 class SafeFetcher:
     """Every outgoing GET: SSRF-guarded, signed when asked, bounded in size and time.
 
+    `is_blocked(authority)` (see `federation.policy`) is asked before each hop, redirects
+    included: a blocked domain gets no request at all.
+
     Without a `session`, one is made on first use by `make_guarded_session` and closed by
     `close()`. A session passed in is the caller's to close, and must guard DNS itself
     (build it with `make_guarded_session`): only IP-literal hosts are checked here.
@@ -154,8 +159,10 @@ class SafeFetcher:
         total_timeout: float = 30.0,
         max_redirects: int = 3,
         user_agent: str = "commonhub",
+        is_blocked: Callable[[str], bool] | None = None,
     ) -> None:
         self._session = session
+        self._is_blocked = is_blocked
         self._owns_session = session is None
         self._signer = signer
         self._allow_loopback = allow_loopback
@@ -224,6 +231,10 @@ class SafeFetcher:
             raise UnsafeURLError(f"not an absolute URL: {url}")
         if url.raw_user or url.raw_password:
             raise UnsafeURLError("refusing credentials in a URL")
+        if self._is_blocked is not None:
+            authority = authority_of(str(url))
+            if self._is_blocked(authority):
+                raise BlockedDomain(f"{authority} is blocked on this hub")
         ip = parse_ip(host)
         if ip is not None:
             check_address(

@@ -37,6 +37,7 @@ from federation.errors import (
     ValidationError,
 )
 from federation.keys import KeyLookup
+from federation.policy import authority_of
 from federation.signatures import verify_request
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,10 @@ class InboxReceiver:
     def _refuse_blocked(self, url: str | None) -> None:
         if self._is_blocked is None or not url:
             return
-        host = urlsplit(url).hostname
+        try:
+            host = authority_of(url)  # `host[:port]`: see federation.policy
+        except ValueError as exc:
+            raise ValidationError(f"malformed URL {url!r}") from exc
         if host and self._is_blocked(host):
             raise ForbiddenActivity(f"{host} is blocked on this hub")
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -19,7 +20,9 @@ from federation.http1 import DeliveryClient
 from federation.inbox import InboxProcessor, InboxReceiver
 from hub.incoming import build_dispatcher
 from hub.jobs.registry import build_runner
-from hub.runtime import Hub, open_hub, user_agent
+from hub.neighbours.area import own_area
+from hub.neighbours.discovery import Discovery
+from hub.runtime import Hub, open_hub, reload_policy, user_agent
 from hub.settings import Settings
 from hub.store.deliveries import SqliteDeliveryStore
 from hub.store.hosts import SqliteHostHealth
@@ -40,7 +43,7 @@ from hub.web import (
     signup_pages,
 )
 from hub.web.errors import error_middleware, security_headers
-from hub.web.keys import HUB, INBOX, JOBS, SETTINGS, TEMPLATES
+from hub.web.keys import DISCOVERY, HUB, INBOX, JOBS, SETTINGS, TEMPLATES
 from hub.web.ratelimit import RATE_LIMITS, RateLimits, TokenBucket
 from hub.web.render import make_templates
 
@@ -76,6 +79,7 @@ def _add_routes(app: web.Application) -> None:
     r.add_get("/actors/{name}/outbox", federation_views.outbox)
     r.add_get("/actors/{name}/followers", federation_views.followers)
     r.add_get("/actors/{name}/following", federation_views.following)
+    r.add_get("/actors/{name}/peers", federation_views.peers)
     r.add_post("/inbox", federation_views.inbox)
     r.add_get("/actor", federation_views.server_actor)
     r.add_get("/posts/{uuid}", pages.post)
@@ -105,9 +109,10 @@ async def _hub_context(app: web.Application) -> AsyncIterator[None]:
             app[INBOX] = InboxReceiver(
                 workers.inbound, hub.actors.key_lookup, base_url=settings.base_url,
                 max_body=settings.max_body_bytes, window=settings.signature_window,
-                on_stored=workers.processor.wake, rate_limit=_inbox_rate_limit(app),
-                on_verified=workers.heard_from)
+                is_blocked=hub.policy.is_blocked, on_stored=workers.processor.wake,
+                rate_limit=_inbox_rate_limit(app), on_verified=workers.heard_from)
             app[JOBS] = workers.jobs
+            app[DISCOVERY] = workers.discovery
             yield
 
 
@@ -141,15 +146,22 @@ class _Workers:
             concurrency=s.delivery_concurrency, per_host=s.delivery_per_host,
             timeout=s.delivery_timeout, user_agent=user_agent(s),
             scheme=s.delivery_signature, host_health=self.health,
-            poll_interval=BACKSTOP_POLL)
+            is_blocked=hub.policy.is_blocked, poll_interval=BACKSTOP_POLL)
         hub.wake_delivery, hub.wake_inbox = self.delivery.wake, self.processor.wake
         self._health_writes: set[asyncio.Task[None]] = set()
         self.scheduler = AsyncIOScheduler()
         self.scheduler.add_job(self.delivery.wake, "interval", seconds=WAKE_INTERVAL)
         self.scheduler.add_job(self.processor.wake, "interval", seconds=WAKE_INTERVAL)
         self.scheduler.add_job(hub.keyring.load, "interval", seconds=KEY_RELOAD_INTERVAL)
+        # Blocks made from the CLI reach a running hub within this.
+        self.scheduler.add_job(reload_policy, "interval", args=[hub], seconds=WAKE_INTERVAL)
         self.jobs = build_runner(hub)
         self.scheduler.add_job(self.jobs.tick, "interval", seconds=JOB_INTERVAL)
+        # The first walk starts with the hub; a hub with no area has no one to pair with.
+        self.discovery = Discovery(hub)
+        if own_area(s) is not None:
+            self.scheduler.add_job(self.discovery.start_walk, "interval",
+                                   seconds=s.discovery_interval, next_run_time=datetime.now(UTC))
 
 
     def heard_from(self, host: str) -> None:
@@ -174,6 +186,7 @@ async def _workers(hub: Hub) -> AsyncIterator[_Workers]:
         yield w
     finally:
         w.scheduler.shutdown(wait=False)
+        await w.discovery.close()
         w.stop.set()
         w.processor.wake()
         w.delivery.wake()

@@ -12,6 +12,7 @@ from hub.events.remote import receive_event, receive_event_delete
 from hub.exchange import offers as exchange_offers
 from hub.exchange import replies as exchange_replies
 from hub.needs.remote import is_need, receive_need, receive_need_delete
+from hub.neighbours import service as neighbours
 from hub.rsvp import activities as rsvp
 from hub.rsvp import mastodon as rsvp_notes
 from hub.runtime import Hub
@@ -29,7 +30,7 @@ CONTENT_TYPES = {"Note", "Article", "Page", "Event", "Question", "Video", "Image
 def build_dispatcher(hub: Hub) -> Dispatcher:
     dispatcher = Dispatcher()
     handlers = {
-        "Follow": follows.receive_follow,
+        "Follow": neighbours.receive_follow,
         "Undo": handle_undo,
         "Accept": handle_accept,
         "Reject": handle_reject,
@@ -129,6 +130,7 @@ async def handle_create(hub: Hub, activity: dict[str, Any]) -> None:
         return
     if obj["type"] == "Event":
         await receive_event(hub, obj, activity["actor"])
+        await neighbours.relay_event(hub, obj, activity["actor"])
         return
     await remote_objects.upsert_remote_object(hub.db, obj, activity["actor"])
 

@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from federation.fetch import SafeFetcher
+from federation.policy import DomainPolicy
 from federation.signatures import sign_request
 from hub.keyring import Keyring
 from hub.services.actors import RemoteActors
 from hub.settings import Settings
+from hub.store import neighbours as neighbour_store
 from hub.store.db import Database
 from hub.urls import Urls
 
@@ -26,13 +28,22 @@ class Hub:
     keyring: Keyring
     fetcher: SafeFetcher
     actors: RemoteActors
+    # Blocked domains, asked before every fetch, delivery and inbound activity.
+    policy: DomainPolicy = field(default_factory=DomainPolicy)
     # Called after new deliveries or inbound rows are written; the app wires these to its workers.
     wake_delivery: Callable[[], None] = field(default=lambda: None)
     wake_inbox: Callable[[], None] = field(default=lambda: None)
 
 
-def make_fetcher(settings: Settings, keyring: Keyring) -> SafeFetcher:
-    """The one fetcher: signed GETs as the instance actor, loopback only in dev mode."""
+async def reload_policy(hub: Hub) -> None:
+    """Read the blocked domains again (staff may have changed them from the CLI)."""
+    hub.policy.replace(await neighbour_store.domains(hub.db, "block"))
+
+
+def make_fetcher(settings: Settings, keyring: Keyring,
+                 policy: DomainPolicy | None = None) -> SafeFetcher:
+    """The one fetcher: signed GETs as the instance actor, loopback only in dev mode, never
+    to a blocked domain."""
 
     def sign(method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
         return sign_request(method, url, headers, None, keyring.signing_key("instance"))
@@ -42,7 +53,8 @@ def make_fetcher(settings: Settings, keyring: Keyring) -> SafeFetcher:
         https_only=not settings.dev, max_bytes=settings.fetch_max_bytes,
         connect_timeout=settings.fetch_connect_timeout, read_timeout=settings.fetch_read_timeout,
         total_timeout=settings.fetch_total_timeout, max_redirects=settings.fetch_max_redirects,
-        user_agent=user_agent(settings))
+        user_agent=user_agent(settings),
+        is_blocked=policy.is_blocked if policy is not None else None)
 
 
 def user_agent(settings: Settings) -> str:
@@ -60,10 +72,11 @@ async def open_hub(settings: Settings, *, migrate: bool = True) -> AsyncIterator
         urls = Urls(settings.base_url, settings.name)
         keyring = Keyring(db, urls)
         await keyring.load()
-        fetcher = make_fetcher(settings, keyring)
+        policy = DomainPolicy(await neighbour_store.domains(db, "block") if migrate else ())
+        fetcher = make_fetcher(settings, keyring, policy)
         try:
             actors = RemoteActors(db, fetcher, allow_http=settings.dev)
-            yield Hub(settings, urls, db, keyring, fetcher, actors)
+            yield Hub(settings, urls, db, keyring, fetcher, actors, policy=policy)
         finally:
             await fetcher.close()
     finally:

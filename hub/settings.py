@@ -118,6 +118,28 @@ class Settings:
         "")
     coordinator_email: str = _doc("The coordinator's email, given to matched volunteers.", "")
     coordinator_phone: str = _doc("The coordinator's phone, given to matched volunteers.", "")
+    area_name: str = _doc(
+        "A coarse name for the hub's area (a borough, a town), published with it.", "")
+    area_latitude: float = _doc("Latitude of the centre of the hub's area, in degrees.", 0.0)
+    area_longitude: float = _doc("Longitude of the centre of the hub's area, in degrees.", 0.0)
+    area_radius_km: float = _doc(
+        "Radius of the hub's area in km; 0: the hub publishes no area and pairs with no one.",
+        0.0)
+    neighbourhood_radius_km: float = _doc(
+        "How far from its centre the hub looks for neighbours, in km (see docs/neighbours.md).",
+        10.0)
+    neighbour_seeds: str = _doc(
+        "Hubs to start discovery from: handles or URLs, comma-separated.", "")
+    discovery_interval: float = _doc("Seconds between two walks of the neighbourhood.", 21600.0)
+    discovery_depth: int = _doc("Hops of peers-of-peers a walk follows from its starting hubs.",
+                                3)
+    discovery_rate: float = _doc("Most requests per second a walk sends, all hubs together.",
+                                 5.0)
+    discovery_concurrency: int = _doc("Hubs a walk visits at once.", 8)
+    discovery_max_hubs: int = _doc("Most hubs one walk visits.", 500)
+    accept_neighbour_follows: bool = _doc(
+        "Accept follows from recognised commonhub hubs at once, even with manual approval on.",
+        True)
 
     # Derived ---------------------------------------------------------------------------
     @property
@@ -231,6 +253,7 @@ def _validate(s: Settings) -> None:
         raise SettingsError("staff_email must be an email address")
     if s.inbox_rate_limit < 0 or s.inbox_rate_window <= 0:
         raise SettingsError("inbox_rate_limit must be 0 or more and inbox_rate_window positive")
+    _validate_area(s)
     for name in ("max_body_bytes", "fetch_max_bytes", "delivery_concurrency",
                  "delivery_per_host", "delivery_max_attempts", "page_size",
                  "session_idle_minutes", "session_max_hours"):
@@ -239,6 +262,28 @@ def _validate(s: Settings) -> None:
     if s.ask_expiry_hours <= 0 or s.offer_expiry_hours <= 0 or not 0 <= s.auto_ask_top <= 20:
         raise SettingsError("ask_expiry_hours and offer_expiry_hours must be positive, "
                             "auto_ask_top from 0 to 20")
+
+
+def _validate_area(s: Settings) -> None:
+    if not -90.0 <= s.area_latitude <= 90.0:
+        raise SettingsError("area_latitude must lie between -90 and 90")
+    if not -180.0 <= s.area_longitude <= 180.0:
+        raise SettingsError("area_longitude must lie between -180 and 180")
+    for name in ("area_radius_km", "neighbourhood_radius_km"):
+        if not 0.0 <= getattr(s, name) <= 500.0:
+            raise SettingsError(f"{name} must lie between 0 and 500 km")
+    if s.discovery_interval <= 0 or s.discovery_rate <= 0:
+        raise SettingsError("discovery_interval and discovery_rate must be positive")
+    for name in ("discovery_concurrency", "discovery_max_hubs"):
+        if getattr(s, name) < 1:
+            raise SettingsError(f"{name} must be at least 1")
+    if s.discovery_depth < 0:
+        raise SettingsError("discovery_depth cannot be negative")
+
+
+def seed_list(s: Settings) -> list[str]:
+    """The `neighbour_seeds` setting as a list of handles and URLs."""
+    return [seed.strip() for seed in s.neighbour_seeds.split(",") if seed.strip()]
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

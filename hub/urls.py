@@ -41,6 +41,11 @@ class Urls:
         return f"{self.actor}/following"
 
     @property
+    def peers(self) -> str:
+        """The collection of the hubs this hub peers with (docs/neighbours.md)."""
+        return f"{self.actor}/peers"
+
+    @property
     def shared_inbox(self) -> str:
         return f"{self.base}/inbox"
 

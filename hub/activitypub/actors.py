@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.activitypub.context import CONTEXT, PROOF_CONTEXT
+from hub.neighbours.area import area_document, own_area
 from hub.settings import Settings
 from hub.urls import Urls
 
@@ -28,6 +29,7 @@ def group_actor(settings: Settings, urls: Urls, public_pem: str,
         "outbox": urls.outbox,
         "followers": urls.followers,
         "following": urls.following,
+        "peers": urls.peers,
         "endpoints": {"sharedInbox": urls.shared_inbox},
         "manuallyApprovesFollowers": settings.manually_approves_followers,
         "discoverable": True,
@@ -40,6 +42,9 @@ def group_actor(settings: Settings, urls: Urls, public_pem: str,
                                      "publicKeyMultibase": assertion_multikey}]
     if settings.icon_url:
         actor["icon"] = {"type": "Image", "url": settings.icon_url}
+    area = own_area(settings)
+    if area is not None:
+        actor["area"] = area_document(area)
     return actor
 
 

@@ -19,6 +19,11 @@ HUB_TERMS = {
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
     "votersCount": "toot:votersCount",
+    # The hub's area (a Place whose `radius` is in km) and the hubs it peers with; the same
+    # definitions as schemas/contexts/commonhub.jsonld.
+    "area": {"@id": "ch:area", "@type": "@id",
+             "@context": {"radius": {"@id": "ch:radius", "@type": "xsd:double"}}},
+    "peers": {"@id": "ch:peers", "@type": "@id"},
 }
 
 _FEP = "https://w3id.org/fep/8a8e/"

@@ -72,13 +72,16 @@ def _follow_echo(follow_id: str, follower: str, followed: str) -> dict[str, Any]
 
 
 # People following the hub --------------------------------------------------------------------
-async def receive_follow(hub: Hub, activity: dict[str, Any]) -> None:
+async def receive_follow(hub: Hub, activity: dict[str, Any], *,
+                         accept_at_once: bool = False) -> None:
+    """A Follow of the hub; `accept_at_once` accepts it even under manual approval (a
+    recognised neighbour hub, see hub.neighbours.service)."""
     if object_id(activity.get("object")) != hub.urls.actor:
         raise ValidationError("this hub follows only Follows of its own actor")
     follower, follow_id = activity["actor"], activity["id"]
     await hub.actors.get(follower)
     existing = await follow_store.get_follower(hub.db, follower)
-    accepted = not hub.settings.manually_approves_followers or bool(
+    accepted = accept_at_once or not hub.settings.manually_approves_followers or bool(
         existing and existing["state"] == "accepted")
     await follow_store.add_follower(hub.db, follower, follow_id, accepted=accepted)
     if accepted:
@@ -128,9 +131,12 @@ async def resolve_actor_id(hub: Hub, target: str) -> str:
     return await lookup(hub.fetcher, target, scheme=hub.settings.scheme)
 
 
-async def follow(hub: Hub, target: str) -> str:
-    """Send a Follow; returns the followed actor's id. The Accept arrives later."""
-    actor = await hub.actors.get(await resolve_actor_id(hub, target), refresh=True)
+async def follow(hub: Hub, target: str, *, refresh: bool = True) -> str:
+    """Send a Follow; returns the followed actor's id. The Accept arrives later.
+
+    `refresh=False` takes the stored actor document when it is fresh (discovery has just
+    fetched it)."""
+    actor = await hub.actors.get(await resolve_actor_id(hub, target), refresh=refresh)
     if actor.id == hub.urls.actor:
         raise ValidationError("a hub cannot follow itself")
     follow_id = hub.urls.activity(str(uuid.uuid4()))

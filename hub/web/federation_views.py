@@ -12,8 +12,10 @@ from federation.nodeinfo import nodeinfo_document, well_known_nodeinfo
 from federation.webfinger import make_webfinger_handler, webfinger_document
 from hub.activitypub.actors import group_actor, instance_actor
 from hub.activitypub.collections import collection, collection_page
+from hub.neighbours.area import area_document, own_area
 from hub.runtime import Hub
 from hub.store import follows as follow_store
+from hub.store import neighbours as neighbour_store
 from hub.store import outbox as outbox_store
 from hub.store import posts as post_store
 from hub.store.db import Database
@@ -23,6 +25,7 @@ from hub.web.render import activity_json, json_response, wants_activity_json
 
 SOFTWARE = "commonhub"
 VERSION = "0.1.0"
+PEERS_PAGE_SIZE = 200  # a walk reads a hub's peers in one or two requests
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -71,10 +74,11 @@ Count = Callable[[Database], Awaitable[int]]
 Items = Callable[[Database, int, int], Awaitable[list[Any]]]
 
 
-async def _paged(request: web.Request, url: str, count: Count, items: Items) -> web.Response:
+async def _paged(request: web.Request, url: str, count: Count, items: Items,
+                 size: int | None = None) -> web.Response:
     """A collection's head, or with ?page=N one page of it."""
     hub = _collection_hub(request)
-    size, page = hub.settings.page_size, _page_number(request)
+    size, page = size or hub.settings.page_size, _page_number(request)
     total = await count(hub.db)
     if page is None:
         return activity_json(collection(url, total, size))
@@ -114,6 +118,22 @@ async def following(request: web.Request) -> web.Response:
                         _following_ids)
 
 
+async def _peer_ids(db: Database, offset: int, limit: int) -> list[Any]:
+    rows = await neighbour_store.list_neighbours(db, states=neighbour_store.LISTED_STATES,
+                                                 offset=offset, limit=limit)
+    return [n.actor_id for n in rows]
+
+
+async def _count_peers(db: Database) -> int:
+    return await neighbour_store.count_neighbours(db, states=neighbour_store.LISTED_STATES)
+
+
+async def peers(request: web.Request) -> web.Response:
+    """The commonhub hubs this hub knows and has not set aside: where discovery walks next."""
+    hub = request.app[HUB]
+    return await _paged(request, hub.urls.peers, _count_peers, _peer_ids, PEERS_PAGE_SIZE)
+
+
 async def inbox(request: web.Request) -> web.Response:
     if "name" in request.match_info:
         _hub(request, request.match_info["name"])
@@ -139,6 +159,14 @@ async def nodeinfo_links(request: web.Request) -> web.Response:
     return json_response(well_known_nodeinfo(request.app[HUB].settings.base_url))
 
 
+def _commonhub_metadata(hub: Hub) -> dict[str, Any]:
+    """What lets another hub recognise this one (with `software.name` "commonhub")."""
+    area = own_area(hub.settings)
+    return {"protocol": 1, "actor": hub.urls.actor, "peers": hub.urls.peers,
+            "area": area_document(area) if area else None,
+            "neighbourhoodRadius": hub.settings.neighbourhood_radius_km}
+
+
 async def nodeinfo(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     version = request.match_info["version"]
@@ -150,7 +178,7 @@ async def nodeinfo(request: web.Request) -> web.Response:
         users_total=1, users_active_month=1, users_active_halfyear=1, local_posts=posts,
         open_registrations=False,
         metadata={"nodeName": hub.settings.display_name or hub.settings.name,
-                  "nodeDescription": hub.settings.summary, "commonhub": {"actor": hub.urls.actor}})
+                  "nodeDescription": hub.settings.summary, "commonhub": _commonhub_metadata(hub)})
     content_type = f'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/{version}#"'
     response = json_response(doc)
     response.headers["Content-Type"] = content_type

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from federation.inbox import InboxReceiver
 from hub.jobs.runner import JobRunner
+from hub.neighbours.discovery import Discovery
 from hub.runtime import Hub
 from hub.settings import Settings
 
@@ -15,3 +16,4 @@ HUB = web.AppKey("hub", Hub)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 INBOX = web.AppKey("inbox", InboxReceiver)
 JOBS = web.AppKey("jobs", JobRunner)
+DISCOVERY = web.AppKey("discovery", Discovery)

@@ -11,6 +11,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
 from federation.errors import (
+    BlockedDomain,
     FetchError,
     NotFound,
     PayloadTooLarge,
@@ -27,6 +28,7 @@ from federation.fetch import (
     media_type_matches,
     same_origin,
 )
+from federation.policy import DomainPolicy
 
 AP = "application/activity+json"
 HITS = web.AppKey("hits", list[str])
@@ -412,3 +414,20 @@ def _quote(value: str) -> str:
     from urllib.parse import quote
 
     return quote(value, safe="")
+
+
+async def test_a_blocked_domain_gets_no_request_not_even_through_a_redirect(
+        peer: TestServer, serve: StartServer) -> None:
+    # Given a second server whose authority the policy blocks,
+    blocked = await serve(_peer())
+    policy = DomainPolicy([f"127.0.0.1:{blocked.port}"])
+    async with SafeFetcher(allow_loopback=True, https_only=False,
+                           is_blocked=policy.is_blocked) as safe:
+        # a direct fetch and a redirect into it are both refused before connecting,
+        with pytest.raises(BlockedDomain, match="is blocked"):
+            await safe.get_json(url(blocked, "/doc"))
+        with pytest.raises(BlockedDomain):
+            await safe.get_json(url(peer, f"/to?target={url(blocked, '/doc')}"))
+        # while the other server is fetched as usual.
+        assert (await safe.get_json(url(peer, "/doc"))).data["type"] == "Note"
+    assert blocked.app[HITS] == []

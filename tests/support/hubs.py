@@ -59,14 +59,21 @@ def free_socket() -> socket.socket:
 
 
 async def start_hub(home: Path, *, name: str = "hub", settings: Settings | None = None,
-                    sock: socket.socket | None = None, **extra: Any) -> RunningHub:
+                    sock: socket.socket | None = None,
+                    prepare: Callable[[Settings], Awaitable[None]] | None = None,
+                    **extra: Any) -> RunningHub:
     """Initialise (unless `settings` is given) and serve a hub on a free loopback port, or on
-    `sock` (bound with `free_socket()`, for settings made beforehand with its port)."""
+    `sock` (bound with `free_socket()`, for settings made beforehand with its port).
+
+    `prepare(settings)` runs after the hub is initialised and before it starts serving (to
+    put something in its database first, say)."""
     sock = sock or free_socket()
     port = sock.getsockname()[1]
     if settings is None:
         settings = await init_hub(home, domain=f"127.0.0.1:{port}", name=name, dev=True,
                                   display_name=f"{name.title()} hub", **extra)
+    if prepare is not None:
+        await prepare(settings)
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -1,0 +1,1 @@
+"""Neighbourhood federation: areas, discovery of nearby hubs, and what staff decide about them."""
