@@ -23,7 +23,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.web.console import attendees, events, login, matching, needs, views, volunteers
+from hub.web.console import (
+    attendees,
+    events,
+    login,
+    matching,
+    needs,
+    neighbour_needs,
+    views,
+    volunteers,
+)
 from hub.web.console.auth import no_store, require_role, require_staff
 from hub.web.console.keys import SESSION, STAFF
 from hub.web.console.page import NAV, NavLink, console_error, render_console, see_other
@@ -47,3 +56,4 @@ def add_routes(app: web.Application) -> None:
     volunteers.add_routes(app)
     needs.add_routes(app)
     matching.add_routes(app)
+    neighbour_needs.add_routes(app)

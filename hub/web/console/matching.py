@@ -41,12 +41,11 @@ OFFER_WORDS = {"offered": "Offered", "accepted": "Accepted", "rejected": "Declin
 MAX_ASK = 10
 
 
-async def need_view(hub: Hub, need: LocalNeed, ranked: list[RankedVolunteer]) -> dict[str, Any]:
-    """The need page's matching parts: one list of candidates and offers by score, and the
-    matches made with their contact and hours."""
-    asks = {a.volunteer_id: a for a in await ask_store.list_asks(hub.db, need_id=need.id)}
+async def ask_rows(hub: Hub, ranked: list[RankedVolunteer],
+                   asks: list[ask_store.Ask]) -> list[dict[str, Any]]:
+    """This hub's ranked volunteers, each with where their ask stands (if asked)."""
     by_uuid = {}
-    for ask in asks.values():
+    for ask in asks:
         volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id)
         if volunteer is not None:
             by_uuid[volunteer.uuid] = ask
@@ -60,6 +59,13 @@ async def need_view(hub: Hub, need: LocalNeed, ranked: list[RankedVolunteer]) ->
                      "reasons": item.candidate.reasons, "score": item.candidate.score,
                      "ask": ask.uuid if ask else None, "status": ask.status if ask else None,
                      "status_word": ASK_WORDS.get(ask.status, "") if ask else ""})
+    return rows
+
+
+async def need_view(hub: Hub, need: LocalNeed, ranked: list[RankedVolunteer]) -> dict[str, Any]:
+    """The need page's matching parts: one list of candidates and offers by score, and the
+    matches made with their contact and hours."""
+    rows = await ask_rows(hub, ranked, await ask_store.list_asks(hub.db, need_id=need.id))
     for offer in await offers_for_staff(hub.db, need.id, to_matcher_need(need)):
         rows.append({"kind": "offer", "id": offer["offer"], "label": offer["pseudonym"],
                      "district": None, "reasons": offer["reasons"], "score": offer["score"],

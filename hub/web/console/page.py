@@ -26,6 +26,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("Events", "/console/events"),
     NavLink("Volunteers", "/console/volunteers"),
     NavLink("Needs", "/console/needs"),
+    NavLink("Neighbours' needs", "/console/neighbour-needs"),
 )
 
 

@@ -13,7 +13,7 @@ from hub.store import needs as need_store
 from hub.store import offers as offer_store
 from hub.store import staff as staff_store
 from tests.hub.console.conftest import PASSWORD, Browser
-from tests.hub.exchange.factories import check, volunteer
+from tests.hub.exchange.factories import check, enhanced_need, volunteer
 from tests.hub.exchange.test_offers import _offer_status, _pair, _volunteer_says_yes
 from tests.support.hubs import RunningHub, wait_until
 from tests.support.smtp import FakeSmtp
@@ -94,3 +94,31 @@ async def test_staff_choose_from_one_list_of_their_volunteers_and_offers(
         assert refused.status == 403
     finally:
         await helper.close()
+
+
+async def test_staff_ask_their_volunteers_for_a_neighbours_need_from_the_console(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    a, b = await _pair(hubs, smtp)
+    await staff_store.add_staff(b.hub.db, "carol", PASSWORD, "coordinator")
+    status, wen = await b.api("POST", "/api/v1/volunteers",
+                              volunteer("Wen Li", consents={"match_neighbours": True}))
+    await b.api("POST", f"/api/v1/volunteers/{wen['id']}/checks", check())
+    status, need = await a.api("POST", "/api/v1/needs", enhanced_need())
+    assert status == 201, need
+    remote = await wait_until(lambda: need_store.get_remote_need(b.hub.db, need["url"]),
+                              what="the need at B")
+    browser = Browser(b)
+    try:
+        assert (await browser.login("carol")).status == 303
+        listing = await browser.get("/console/neighbour-needs")
+        assert f"/console/neighbour-needs/{remote.id}" in listing.text
+        page = await browser.get(f"/console/neighbour-needs/{remote.id}")
+        assert "Wen Li" in page.text
+        done = await browser.submit(f"/console/neighbour-needs/{remote.id}/ask",
+                                    {"count": "3"})
+        assert done.status == 303, done.text
+        assert "Asked" in (await browser.get(f"/console/neighbour-needs/{remote.id}")).text
+        asks = await ask_store.list_asks(b.hub.db, remote_need_id=remote.id)
+        assert len(asks) == 1 and asks[0].channels == ("email",)
+    finally:
+        await browser.close()
