@@ -7,11 +7,12 @@ detail is read here; `volunteer_labels` fetches names for the few candidates sta
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from functools import lru_cache
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -55,24 +56,31 @@ async def _rows(db: Database, uuids: list[str] | None) -> list[PoolRow]:
     if uuids is not None:
         where = f" AND v.uuid IN ({', '.join('?' for _ in uuids)})"
         params = uuids
-    checks: dict[int, list[tuple[str, date, date, str]]] = {}
-    for r in await db.fetchall(
-            "SELECT c.volunteer_id, c.type, c.checked_on, c.renewal_on, c.decision "
-            "FROM volunteer_checks c JOIN volunteers v ON v.id = c.volunteer_id "
-            f"WHERE v.status = 'active'{where} ORDER BY c.volunteer_id, c.id", params):
-        checks.setdefault(r[0], []).append(
-            (r[1], date.fromisoformat(r[2]), date.fromisoformat(r[3]), r[4]))
-    training: dict[int, list[str]] = {}
-    for r in await db.fetchall(
-            "SELECT t.volunteer_id, t.course FROM volunteer_training t "
-            "JOIN volunteers v ON v.id = t.volunteer_id "
-            f"WHERE v.status = 'active'{where} ORDER BY t.volunteer_id, t.id", params):
-        training.setdefault(r[0], []).append(r[1])
+    checks = await db.fetchall(
+        "SELECT c.volunteer_id, c.type, c.checked_on, c.renewal_on, c.decision "
+        "FROM volunteer_checks c JOIN volunteers v ON v.id = c.volunteer_id "
+        f"WHERE v.status = 'active'{where} ORDER BY c.volunteer_id, c.id", params)
+    training = await db.fetchall(
+        "SELECT t.volunteer_id, t.course FROM volunteer_training t "
+        "JOIN volunteers v ON v.id = t.volunteer_id "
+        f"WHERE v.status = 'active'{where} ORDER BY t.volunteer_id, t.id", params)
     rows = await db.fetchall(
         "SELECT v.id, v.uuid, v.district, v.latitude, v.longitude, v.skills, v.interests, "
         "v.tags, v.languages, v.availability, v.max_commitments, v.match_here, "
         f"v.match_neighbours FROM volunteers v WHERE v.status = 'active'{where} ORDER BY v.id",
         params)
+    # Building 100k rows takes seconds of CPU: off the event loop, so the hub keeps answering.
+    return await asyncio.to_thread(_pool_rows, rows, checks, training)
+
+
+def _pool_rows(rows: list[Any], check_rows: list[Any], training_rows: list[Any]) -> list[PoolRow]:
+    checks: dict[int, list[tuple[str, date, date, str]]] = {}
+    for r in check_rows:
+        checks.setdefault(r[0], []).append(
+            (r[1], date.fromisoformat(r[2]), date.fromisoformat(r[3]), r[4]))
+    training: dict[int, list[str]] = {}
+    for r in training_rows:
+        training.setdefault(r[0], []).append(r[1])
     return [PoolRow(r[1], r[2], r[3], r[4], _strings(r[5]), _strings(r[6]), _strings(r[7]),
                     _strings(r[8]), _slots(r[9]), r[10], bool(r[11]), bool(r[12]),
                     tuple(checks.get(r[0], ())), tuple(training.get(r[0], ())))
