@@ -5,7 +5,9 @@ a fake fediverse server on loopback. After each, the tables an inbox delivery co
 (inbound activities, remote objects and events, followers, outbox and deliveries) are counted:
 all must be empty. The one row a refused request may leave is the signer's actor document in
 `remote_actors`, fetched from the signer's own server to check the signature: that is the
-real actor's public document, cached; nothing in it came from the hostile request.
+real actor's public document, cached; nothing in it came from the hostile request. Script
+typed into every text field staff and the public fill in is shown as text on every page and
+feed that shows it.
 
 Address cases run against a hub in production mode (no loopback, https only), since a
 development hub is allowed to fetch from 127.0.0.1 by design. The hub is served on plain
@@ -16,12 +18,15 @@ fetcher refuses those addresses before connecting, so no packet leaves this mach
 from __future__ import annotations
 
 import gzip
+import re
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import aiohttp
 import orjson
@@ -291,3 +296,95 @@ def test_http_actors_and_inboxes_are_refused_outside_development_mode(field: str
     with pytest.raises(ValidationError, match="https"):
         parse_actor(doc)
     assert parse_actor(doc, allow_http=True).id == doc["id"]  # development mode takes it
+
+
+SCRIPT = '<script>alert(1)</script><img src=x onerror=alert(2)>"><b onmouseover="alert(3)">'
+
+
+class _LiveMarkup(HTMLParser):
+    """Finds what of SCRIPT would run in a browser: a script element (other than JSON-LD
+    data) carrying it, or an `on…` attribute. Escaped text (&lt;script&gt;) is inert."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._script: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found += [f"<{tag} {name}=…>" for name, value in attrs
+                       if name.startswith("on") and "alert" in (value or "")]
+        if tag == "script":
+            self._script = dict(attrs).get("type") or "text/javascript"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._script = None
+
+    def handle_data(self, data: str) -> None:
+        if self._script not in (None, "application/ld+json") and "alert" in data:
+            self.found.append(f"<script>{data[:40]}")
+
+
+def live_markup(text: str) -> list[str]:
+    """Live script in an HTML page or fragment."""
+    parser = _LiveMarkup()
+    parser.feed(text)
+    return parser.found
+
+
+def feed_html(text: str) -> list[str]:
+    """The HTML a feed's entries carry: Atom `content type="html"`, RSS `description` (titles
+    and summaries are text constructs, which readers show as text)."""
+    root = ElementTree.fromstring(text)
+    atom = "{http://www.w3.org/2005/Atom}"
+    found = [e.text or "" for e in root.iter(f"{atom}content") if e.get("type") == "html"]
+    return found + [e.text or "" for e in root.iter("description")]
+
+
+async def test_script_in_every_text_field_is_inert_wherever_it_is_shown(
+        targets: dict[bool, Target]) -> None:
+    # Given an event whose every text field staff filled with script, and a web sign-up
+    # whose name is script too (a hub without email: the sign-up books at once)
+    running = targets[False].running
+    status, event = await running.api("POST", "/api/v1/events", {
+        "title": f"Quiz {SCRIPT}", "description": f"Bring *pens* {SCRIPT}",
+        "timezone": "Europe/London", "start": "2030-12-05T14:00", "end": "2030-12-05T16:00",
+        "hashtags": ["quiz"], "capacity": 5,
+        "place": {"name": f"Hall {SCRIPT}", "street_address": SCRIPT, "locality": SCRIPT,
+                  "postal_code": "IG1 1EA", "country": "GB"}})
+    assert status == 201, event
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+        html = {"Accept": "text/html"}
+        async with browser.get(f"{event['url']}/rsvp", headers=html) as response:
+            token = _CSRF_FIELD.search(await response.text())
+        assert token
+        async with browser.post(f"{event['url']}/rsvp", headers=html, allow_redirects=False,
+                                data={"name": f"Zed {SCRIPT}", "contact": "zed@example.org",
+                                      "csrf_token": token[1]}) as response:
+            assert response.status == 303
+            private = running.base_url + response.headers["Location"]
+        # When each page that shows them is loaded
+        shown = {}
+        for url in (event["url"], f"{event['url']}/rsvp", private, f"{running.base_url}/",
+                    f"{running.base_url}/calendar", f"{running.base_url}/tags/quiz",
+                    f"{running.base_url}/calendar.atom", f"{running.base_url}/calendar.rss",
+                    f"{running.base_url}/widget"):
+            async with browser.get(url, headers=html) as response:
+                assert response.status == 200, url
+                shown[url] = await response.text()
+    # Then the text is there, and nothing of it can run
+    assert "Quiz" in shown[event["url"]] and "Hall" in shown[event["url"]]
+    assert "Zed" in shown[private]
+    for url, text in shown.items():
+        fragments = feed_html(text) if url.endswith((".atom", ".rss")) else [text]
+        assert fragments and all(live_markup(f) == [] for f in fragments), url
+    # And the ActivityStreams document carries it as data, never as markup
+    async with aiohttp.ClientSession() as session, session.get(
+            event["url"], headers={"Accept": "application/activity+json"}) as response:
+        document = await response.json(content_type=None)
+    assert live_markup(document.get("content", "")) == []
+    assert document["name"].startswith("Quiz")
+
+
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
