@@ -4,7 +4,8 @@ RSA signing releases the GIL, so threads sign while the event loop sends. One ex
 per signature cost the loop ~40 µs in hand-offs (the executor's future and lock, the
 result posted back, an asyncio future chained to it) on top of the ~800 µs signature.
 `BatchSigner` hands the threads whole batches instead: a request to sign waits in a list,
-and whenever a thread is free it takes everything waiting (up to `max_batch`). While the
+and whenever a thread is free it takes everything waiting (up to `max_batch`: small
+enough that the last batches of a fan-out keep both threads busy). While the
 threads are busy the list grows, so batches are large exactly when a fan-out is, and a lone
 delivery still goes out at once.
 """
@@ -34,7 +35,7 @@ def _run_batch(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> l
 class BatchSigner:
     """Runs `sign(fn, *args)` calls on `threads` threads, a batch per hand-off."""
 
-    def __init__(self, threads: int, *, max_batch: int = 32) -> None:
+    def __init__(self, threads: int, *, max_batch: int = 16) -> None:
         if threads < 1:
             raise ValueError("a BatchSigner needs at least one thread")
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sign")
