@@ -24,6 +24,7 @@ _TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not
 def _wants_json(request: web.Request) -> bool:
     accept = request.headers.get("Accept", "")
     return (request.path.startswith(("/api/", "/.well-known/", "/nodeinfo/"))
+            or request.path.endswith(".json")
             or request.method not in ("GET", "HEAD") or wants_activity_json(request)
             or ("json" in accept and "html" not in accept))
 

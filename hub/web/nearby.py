@@ -1,8 +1,11 @@
-"""The "nearby" calendar: upcoming events from the servers the hub follows.
+"""The "near us" views: upcoming events from the servers the hub follows, and needs.
 
 `/calendar/nearby` is a plain page grouped by day, each event in its own timezone with a
 link to its page on its origin; `/calendar/nearby.json` gives the same events as JSON, for
-widgets and other sites (public, like the page).
+widgets and other sites (public, like the page). With `near=SW9` (a postcode district) or
+`lat`/`lon`, and optionally `km` and `days` (7 by default then: "this week"), both answer a
+search: the events within `km` of that place, nearest first (`hub.neighbours.near`).
+`/needs/nearby` and `/needs/nearby.json` do the same for the hub's and its neighbours' needs.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from typing import Any
 from aiohttp import web
 
 from hub.events.remote import plain_text
+from hub.neighbours import near
+from hub.neighbours.near import Search, parse_search
 from hub.store import follows as follow_store
-from hub.store import remote_events
 from hub.store.remote_events import RemoteEvent, StoredRemoteEvent
 from hub.web.keys import HUB
 from hub.web.render import json_response, render_html
 
 LIMIT = 500       # events on the page at most: the soonest
+WEEK = 7          # a search's default window, in days
 EXCERPT = 240     # characters of description shown under each event
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -32,23 +37,73 @@ _STATUS_BADGES = {"cancelled": "Cancelled", "postponed": "Postponed",
 DASH = "\u2013"
 
 
-async def _upcoming(request: web.Request) -> list[StoredRemoteEvent]:
+def _searching(request: web.Request) -> bool:
+    return any(request.query.get(k) for k in ("near", "lat", "lon", "km", "days"))
+
+
+async def _upcoming(request: web.Request) -> tuple[Search, list[tuple[StoredRemoteEvent,
+                                                                     float | None]]]:
     # Cancelled events stay listed, marked, so nobody turns up to one they saw earlier.
-    return await remote_events.list_upcoming(request.app[HUB].db, now=time.time(),
-                                             include_cancelled=True, limit=LIMIT)
+    search = parse_search(request.query, request.app[HUB], default_days=WEEK)
+    found = await near.events_near(request.app[HUB], search, time.time())
+    if not _searching(request):
+        found.sort(key=lambda pair: (pair[0].event.start, pair[0].event.id))
+    return search, found[:LIMIT]
+
+
+def _search_view(request: web.Request, search: Search) -> dict[str, Any]:
+    return {"near": request.query.get("near", ""), "km": request.query.get("km", ""),
+            "days": request.query.get("days", ""), "active": _searching(request),
+            "centre": search.centre.label if search.centre else None,
+            "within": search.km, "within_days": search.days}
 
 
 async def nearby_page(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    stored = await _upcoming(request)
-    return render_html(request, "nearby.html", days=_by_day(stored),
+    search, found = await _upcoming(request)
+    distances = {s.event.id: d for s, d in found}
+    stored = [s for s, _ in found]
+    query = f"?{request.query_string}" if request.query_string else ""
+    return render_html(request, "nearby.html", days=_by_day(stored, distances),
+                       nearest=[_item(s, d) for s, d in found] if _searching(request) else [],
+                       search=_search_view(request, search),
                        following=await follow_store.count_following(hub.db),
-                       json_url=f"{hub.urls.base}/calendar/nearby.json")
+                       json_url=f"{hub.urls.base}/calendar/nearby.json{query}")
 
 
 async def nearby_json(request: web.Request) -> web.Response:
-    stored = await _upcoming(request)
-    response = json_response({"events": [event_json(s) for s in stored]})
+    search, found = await _upcoming(request)
+    response = json_response({"search": _search_json(search),
+                              "events": [event_json(s) | {"distance_km": d} for s, d in found]})
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _search_json(search: Search) -> dict[str, Any]:
+    centre = search.centre
+    return {"centre": None if centre is None else {
+                "label": centre.label, "district": centre.district,
+                "latitude": centre.point.lat, "longitude": centre.point.lon},
+            "km": search.km, "days": search.days}
+
+
+async def needs_page(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    search = parse_search(request.query, hub, default_days=None)
+    found = await near.needs_near(hub, search)
+    query = f"?{request.query_string}" if request.query_string else ""
+    view = {k: v for k, v in _search_view(request, search).items() if k != "days"}
+    return render_html(request, "needs_nearby.html", needs=[n.as_json() for n in found],
+                       search=view,
+                       json_url=f"{hub.urls.base}/needs/nearby.json{query}")
+
+
+async def needs_json(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    search = parse_search(request.query, hub, default_days=None)
+    found = await near.needs_near(hub, search)
+    response = json_response({"search": _search_json(search),
+                              "needs": [n.as_json() for n in found]})
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -56,6 +111,9 @@ async def nearby_json(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/calendar/nearby", nearby_page)
     app.router.add_get("/calendar/nearby.json", nearby_json)
+    # Before need_pages' /needs/{uuid}, which would take "nearby" for a uuid.
+    app.router.add_get("/needs/nearby", needs_page)
+    app.router.add_get("/needs/nearby.json", needs_json)
 
 
 # The page -----------------------------------------------------------------------------------
@@ -103,21 +161,23 @@ def _excerpt(event: RemoteEvent) -> str:
     return text if len(text) <= EXCERPT else text[:EXCERPT].rsplit(" ", 1)[0] + "…"
 
 
-def _item(stored: StoredRemoteEvent) -> dict[str, Any]:
+def _item(stored: StoredRemoteEvent, distance: float | None = None) -> dict[str, Any]:
     event = stored.event
     return {"name": event.name, "url": event.url, "when": when_text(event),
             "zone": zone_label(event), "start_iso": _local(event, event.start).isoformat(),
             "where": _where(event), "status": event.status,
             "badge": _STATUS_BADGES.get(event.status), "excerpt": _excerpt(event),
-            "origin_host": event.origin_host, "origin_name": stored.origin_name}
+            "origin_host": event.origin_host, "origin_name": stored.origin_name,
+            "distance_km": distance, "day": day_heading(_local(event, event.start).date())}
 
 
-def _by_day(stored: list[StoredRemoteEvent]) -> list[dict[str, Any]]:
+def _by_day(stored: list[StoredRemoteEvent],
+            distances: dict[str, float | None]) -> list[dict[str, Any]]:
     """Events under the local day they start on (in their own zone), days in order."""
     keyed = sorted(((_local(s.event, s.event.start).date(), s) for s in stored),
                    key=lambda pair: (pair[0], pair[1].event.start))
     return [{"date": day.isoformat(), "heading": day_heading(day),
-             "events": [_item(s) for _, s in group]}
+             "events": [_item(s, distances.get(s.event.id)) for _, s in group]}
             for day, group in groupby(keyed, key=lambda pair: pair[0])]
 
 

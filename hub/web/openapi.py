@@ -412,3 +412,33 @@ OPENAPI["paths"].update({
             "minutes": {"type": "integer", "minimum": 1, "maximum": 1440}}, "201", "409",
             required=["date", "minutes"])},
 })
+
+
+# "Near us" searches: public, no token (hub.neighbours.near) -----------------------------------
+_NEAR_PARAMS = [
+    {"name": "near", "in": "query", "schema": {"type": "string"},
+     "description": "a UK postcode district (the part before the space: SW9, E8)"},
+    {"name": "lat", "in": "query", "schema": {**_NUM, "minimum": -90, "maximum": 90}},
+    {"name": "lon", "in": "query", "schema": {**_NUM, "minimum": -180, "maximum": 180}},
+    {"name": "km", "in": "query", "schema": {**_NUM, "minimum": 0.1, "maximum": 200},
+     "description": "only within this distance; default, with a place: the hub's "
+                    "neighbourhood radius"}]
+_DAYS_PARAM = {"name": "days", "in": "query", "schema": {**_INT, "minimum": 1, "maximum": 366},
+               "description": "only events starting within this many days; default, with "
+                              "a place: 7"}
+
+
+def _public(summary: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"summary": summary, "security": [], "parameters": params,
+            "responses": {"200": {"description": "found, nearest first when a place is given",
+                                  "content": {"application/json": {}}},
+                          "400": {"$ref": "#/components/responses/Error"}}}
+
+
+OPENAPI["paths"].update({
+    "/calendar/nearby.json": {"get": _public(
+        "Upcoming events of the servers the hub follows, near a place", [*_NEAR_PARAMS,
+                                                                        _DAYS_PARAM])},
+    "/needs/nearby.json": {"get": _public(
+        "Open needs of this hub and the hubs it follows, near a place", _NEAR_PARAMS)},
+})
