@@ -36,7 +36,10 @@ CHECK_LABELS = {
     "dbs_standard": "standard DBS",
     "dbs_enhanced_adult": "enhanced DBS (adult workforce)",
     "dbs_enhanced_child": "enhanced DBS (child workforce)",
+    "dbs_enhanced_adult_child": "enhanced DBS (adult and child workforce)",
     "dbs_enhanced_adult_barred": "enhanced DBS with adults' barred list",
+    "dbs_enhanced_child_barred": "enhanced DBS with children's barred list",
+    "dbs_enhanced_adult_child_barred": "enhanced DBS with adults' and children's barred lists",
     "references": "references",
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
@@ -26,6 +27,14 @@ CHECK_TYPES = ("dbs_basic", "dbs_standard",
                "dbs_enhanced_adult_barred", "dbs_enhanced_child_barred",
                "dbs_enhanced_adult_child_barred")
 DECISIONS = ("clear", "not_clear")
+# Training courses with a plain name: the console offers these (a fixed list, so nothing but
+# the course and its date can be typed); the API takes any short course id.
+COURSES = {"safeguarding_adults": "Safeguarding adults",
+           "safeguarding_children": "Safeguarding children",
+           "first_aid": "First aid", "mental_health_first_aid": "Mental health first aid",
+           "dementia_friends": "Dementia Friends", "food_hygiene": "Food hygiene",
+           "moving_and_handling": "Moving and handling",
+           "data_protection": "Data protection", "lone_working": "Lone working"}
 COORDINATE_PLACES = 2  # 0.01 degree: about 1 km of latitude
 MAX_COMMITMENTS = 20
 MAX_LIST = 30
@@ -128,14 +137,26 @@ def profile_problems(data: dict[str, Any], base: Profile | None = None) -> list[
 
 
 def parse_staff_record(data: dict[str, Any], base: StaffRecord) -> StaffRecord:
+    problems = staff_record_problems(data)
+    if problems:
+        raise problems[0]
     changes: dict[str, Any] = {}
     if "references_received" in data:
-        changes["references_received"] = _count("references_received",
-                                                data["references_received"], 0, 20)
+        changes["references_received"] = data["references_received"]
     if "references_on" in data:
         value = data["references_on"]
-        changes["references_on"] = None if value is None else _past_date("references_on", value)
+        changes["references_on"] = None if value is None else _date("references_on", value)
     return replace(base, **changes)
+
+
+def staff_record_problems(data: dict[str, Any]) -> list[FieldError]:
+    """Every problem with the staff-only fields given (`parse_staff_record` raises the first)."""
+    steps = []
+    if "references_received" in data:
+        steps.append(lambda: _count("references_received", data["references_received"], 0, 20))
+    if data.get("references_on") is not None:
+        steps.append(lambda: _past_date("references_on", data["references_on"]))
+    return _every_problem(*steps)
 
 
 def _refuse_unknown(data: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -322,26 +343,78 @@ def _date(name: str, value: Any) -> date:
     raise FieldError(name, "is a date: YYYY-MM-DD")
 
 
-def parse_check(data: dict[str, Any], today: date | None = None) -> CheckInput:
-    _refuse_unknown(data, ("type", "checked_on", "renewal_on", "decision"))
-    kind = data.get("type")
-    if kind not in CHECK_TYPES:
+CHECK_FIELDS = ("type", "checked_on", "renewal_on", "decision")
+TRAINING_FIELDS = ("course", "completed_on")
+
+
+def _every_problem(*steps: Callable[[], object]) -> list[FieldError]:
+    """The FieldError of each step that fails, so a form can list them all at once."""
+    problems = []
+    for step in steps:
+        try:
+            step()
+        except FieldError as exc:
+            problems.append(exc)
+    return problems
+
+
+def _check_type(value: Any) -> str:
+    if value in (None, ""):
+        raise FieldError("type", "is required: choose the check")
+    if value not in CHECK_TYPES:
         raise FieldError("type", f"unknown check type: use one of {', '.join(CHECK_TYPES)}")
-    checked = _past_date("checked_on", data.get("checked_on"), today)
-    renewal = _date("renewal_on", data.get("renewal_on"))
-    if renewal <= checked:
-        raise FieldError("renewal_on", "must be after checked_on")
-    if data.get("decision") not in DECISIONS:
+    return str(value)
+
+
+def _decision(value: Any) -> str:
+    if value not in DECISIONS:
         raise FieldError("decision", "is clear or not_clear")
-    return CheckInput(str(kind), checked, renewal, str(data["decision"]))
+    return str(value)
+
+
+def check_problems(data: dict[str, Any], today: date | None = None) -> list[FieldError]:
+    """Every problem with a check's fields, in field order (`parse_check` raises the first)."""
+    problems = _every_problem(
+        lambda: _refuse_unknown(data, CHECK_FIELDS), lambda: _check_type(data.get("type")),
+        lambda: _past_date("checked_on", data.get("checked_on"), today),
+        lambda: _date("renewal_on", data.get("renewal_on")),
+        lambda: _decision(data.get("decision")))
+    if not any(p.field in ("checked_on", "renewal_on") for p in problems) and (
+            _date("renewal_on", data["renewal_on"]) <= _date("checked_on", data["checked_on"])):
+        problems.append(FieldError("renewal_on", "must be after the date it was checked "
+                                                 "(checked_on)"))
+    return sorted(problems, key=lambda p: CHECK_FIELDS.index(p.field)
+                  if p.field in CHECK_FIELDS else -1)
+
+
+def parse_check(data: dict[str, Any], today: date | None = None) -> CheckInput:
+    problems = check_problems(data, today)
+    if problems:
+        raise problems[0]
+    return CheckInput(str(data["type"]), _date("checked_on", data["checked_on"]),
+                      _date("renewal_on", data["renewal_on"]), str(data["decision"]))
+
+
+def _course(value: Any) -> str:
+    if value in (None, ""):
+        raise FieldError("course", "is required: choose the course")
+    if not isinstance(value, str) or not _COURSE.match(value) or len(value) > 60:
+        raise FieldError("course", "is a short id such as safeguarding_adults")
+    return value
+
+
+def training_problems(data: dict[str, Any], today: date | None = None) -> list[FieldError]:
+    """Every problem with a training record's fields (`parse_training` raises the first)."""
+    return _every_problem(lambda: _refuse_unknown(data, TRAINING_FIELDS),
+                          lambda: _course(data.get("course")),
+                          lambda: _past_date("completed_on", data.get("completed_on"), today))
 
 
 def parse_training(data: dict[str, Any], today: date | None = None) -> TrainingInput:
-    _refuse_unknown(data, ("course", "completed_on"))
-    course = data.get("course")
-    if not isinstance(course, str) or not _COURSE.match(course) or len(course) > 60:
-        raise FieldError("course", "is a short id such as safeguarding_adults")
-    return TrainingInput(course, _past_date("completed_on", data.get("completed_on"), today))
+    problems = training_problems(data, today)
+    if problems:
+        raise problems[0]
+    return TrainingInput(str(data["course"]), _date("completed_on", data["completed_on"]))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from hub.web.console import (
     needs,
     neighbour_needs,
     views,
+    volunteer_records,
     volunteers,
 )
 from hub.web.console.auth import no_store, require_role, require_staff
@@ -54,6 +55,7 @@ def add_routes(app: web.Application) -> None:
     events.add_routes(app)
     attendees.add_routes(app)
     volunteers.add_routes(app)
+    volunteer_records.add_routes(app)
     needs.add_routes(app)
     matching.add_routes(app)
     neighbour_needs.add_routes(app)

@@ -10,18 +10,22 @@ random id.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from aiohttp import web
 
+from hub.events.model import FieldError
 from hub.jobs.check_reminders import reminders_sent
 from hub.matching.model import check_label, concepts, language_name
 from hub.store import volunteers as store
 from hub.store.volunteers import Volunteer
 from hub.volunteers import service
 from hub.volunteers.model import check_status
+from hub.web.console import record_forms
 from hub.web.console.auth import require_role
+from hub.web.console.event_form import field_id
 from hub.web.console.keys import STAFF
 from hub.web.console.page import console_error, render_console, see_other
 from hub.web.console.views import when
@@ -30,10 +34,12 @@ from hub.web.my_data_pages import data_view
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SOURCES = {"staff": "Added by staff", "web": "Web form", "fediverse": "Fediverse link"}
-NOTICES = {"approved": "Approved: they can now be suggested for needs they agreed to."}
+NOTICES = {"approved": "Approved: they can now be suggested for needs they agreed to.",
+           "check-recorded": "Check recorded.", "check-removed": "Check removed.",
+           "training-recorded": "Training recorded.", "references-saved": "References saved."}
 
 
-def _actor(request: web.Request) -> service.Actor:
+def console_actor(request: web.Request) -> service.Actor:
     return service.Actor("console", staff_id=request[STAFF].id)
 
 
@@ -48,7 +54,7 @@ def row(volunteer: Volunteer) -> dict[str, Any]:
 
 
 async def volunteer_list(request: web.Request) -> web.Response:
-    db, actor = request.app[HUB].db, _actor(request)
+    db, actor = request.app[HUB].db, console_actor(request)
     # Each list on its own, so a long list of volunteers never hides a sign-up.
     pending = await service.list_for_staff(db, actor, skill=None, district=None,
                                            status="pending")
@@ -62,12 +68,12 @@ async def volunteer_list(request: web.Request) -> web.Response:
         notice=NOTICES.get(request.query.get("done", "")))
 
 
-async def _find(request: web.Request) -> Volunteer | None:
+async def find_volunteer(request: web.Request) -> Volunteer | None:
     raw = request.match_info["uuid"]
     return await store.get_volunteer(request.app[HUB].db, raw) if _UUID.match(raw) else None
 
 
-def _missing(request: web.Request) -> web.Response:
+def no_such_volunteer(request: web.Request) -> web.Response:
     return console_error(request, 404, title="No such volunteer",
                          message="This volunteer does not exist, or was deleted at their "
                                  "request.")
@@ -75,25 +81,35 @@ def _missing(request: web.Request) -> web.Response:
 
 @require_role("coordinator")
 async def volunteer_page(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
-    volunteer = await _find(request)
+    volunteer = await find_volunteer(request)
     if volunteer is None:
-        return _missing(request)
-    await service.read(hub.db, volunteer, _actor(request))
-    training = await store.list_training(hub.db, volunteer.id)
+        return no_such_volunteer(request)
+    return await record_page(request, volunteer,
+                             notice=NOTICES.get(request.query.get("done", "")))
+
+
+async def record_page(request: web.Request, volunteer: Volunteer, *, status: int = 200,
+                      notice: str | None = None, values: dict[str, str] | None = None,
+                      errors: Iterable[FieldError] = ()) -> web.Response:
+    """A volunteer's whole record, with the forms to record checks, training and references;
+    `values` and `errors` bring a refused form back as it was typed. Each showing is a read
+    of the volunteer, audited."""
+    hub = request.app[HUB]
+    await service.read(hub.db, volunteer, console_actor(request))
+    items = record_forms.error_items(errors)
     return render_console(
-        request, "console/volunteer_page.html", volunteer=volunteer, row=row(volunteer),
-        data=await data_view(volunteer, hub.db), training=[
-            (t.course.replace("_", " "), t.completed_on.isoformat()) for t in training],
-        notice=NOTICES.get(request.query.get("done", "")))
+        request, "console/volunteer_page.html", status=status, volunteer=volunteer,
+        row=row(volunteer), data=await data_view(volunteer, hub.db), notice=notice,
+        **await record_forms.record_context(hub, volunteer, values or {}),
+        errors=items, error_for={e["id"]: e["message"] for e in items}, field_id=field_id)
 
 
 @require_role("coordinator")
 async def approve(request: web.Request) -> web.Response:
-    volunteer = await _find(request)
+    volunteer = await find_volunteer(request)
     if volunteer is None:
-        return _missing(request)
-    await service.approve(request.app[HUB].db, volunteer, _actor(request))
+        return no_such_volunteer(request)
+    await service.approve(request.app[HUB].db, volunteer, console_actor(request))
     back = "/console/volunteers" if (await request.post()).get("back") == "list" \
         else f"/console/volunteers/{volunteer.uuid}"
     return see_other(f"{back}?done=approved")

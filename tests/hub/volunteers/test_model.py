@@ -10,6 +10,7 @@ import pytest
 from hub.events.model import FieldError
 from hub.volunteers.model import (
     Check,
+    check_problems,
     check_status,
     check_valid_on,
     known_concepts,
@@ -108,6 +109,13 @@ def test_bad_check_fields_are_named(change: dict[str, Any], field: str) -> None:
     with pytest.raises(FieldError) as caught:
         parse_check({**CHECK, **change}, today=date(2026, 6, 1))
     assert caught.value.field == field
+
+
+def test_every_problem_of_a_check_is_listed_in_field_order() -> None:
+    problems = check_problems({"checked_on": "2030-01-01", "renewal_on": "soon",
+                               "decision": "maybe"}, today=date(2026, 6, 1))
+    assert [p.field for p in problems] == ["type", "checked_on", "renewal_on", "decision"]
+    assert check_problems(CHECK, today=date(2026, 6, 1)) == []
 
 
 def test_bad_training_is_named() -> None:
