@@ -195,17 +195,25 @@ async def candidates(request: web.Request) -> web.Response:
     follow, and `ranked` puts both in one list by score."""
     hub = request.app[HUB]
     need = await service.live_need(hub, request.match_info["id"])
-    excluded = request.query.get("excluded") == "true"
-    ranked = await candidates_for(hub.db, need, now=datetime.now(UTC), limit=_limit(request),
-                                  explain_excluded=excluded)
+    ranked, body = await _ranked(request, need)
     await _audit(request, "need.candidates", need, count=len(ranked))
     offers = await offers_for_staff(hub.db, need.id, to_matcher_need(need))
-    return _private({
-        "need": need.uuid, "status": need.status,
+    return _private({"need": need.uuid, **body, "offers": offers,
+                     "ranked": one_list([r.candidate for r in ranked], offers)})
+
+
+async def _ranked(request: web.Request, need: LocalNeed | RemoteNeed,
+                  ) -> tuple[list[RankedVolunteer], dict[str, Any]]:
+    """The ranking (`?limit`, `?excluded=true`) and its JSON: candidates, and who was left
+    out and why when asked."""
+    excluded = request.query.get("excluded") == "true"
+    ranked = await candidates_for(request.app[HUB].db, need, now=datetime.now(UTC),
+                                  limit=_limit(request), explain_excluded=excluded)
+    return ranked, {
+        "status": need.status,
         "candidates": [candidate_json(r) for r in ranked if r.candidate.rank is not None],
         "excluded": [candidate_json(r) for r in ranked if r.candidate.rank is None]
-        if excluded else None,
-        "offers": offers, "ranked": one_list([r.candidate for r in ranked], offers)})
+        if excluded else None}
 
 
 @need_errors
@@ -217,16 +225,10 @@ async def remote_candidates(request: web.Request) -> web.Response:
     need = await store.get_remote_need(hub.db, object_id) if object_id else None
     if need is None or need.deleted:
         raise NotFound("no live need from a neighbouring hub with that id")
-    excluded = request.query.get("excluded") == "true"
-    ranked = await candidates_for(hub.db, need, now=datetime.now(UTC), limit=_limit(request),
-                                  explain_excluded=excluded)
+    ranked, body = await _ranked(request, need)
     await audit.record(hub.db, None, "remote_need.candidates", object_id,
                        {"via": "api", "token": await _token_id(request), "count": len(ranked)})
-    return _private({
-        "need": object_id, "status": need.status,
-        "candidates": [candidate_json(r) for r in ranked if r.candidate.rank is not None],
-        "excluded": [candidate_json(r) for r in ranked if r.candidate.rank is None]
-        if excluded else None})
+    return _private({"need": object_id, **body})
 
 
 @need_errors
