@@ -23,14 +23,17 @@ from federation.errors import FederationError
 from federation.keys import load_private_key_pem, public_key_to_pem
 from hub.app import create_app
 from hub.keyring import MissingKey
+from hub.neighbours import discovery, health
+from hub.neighbours import service as neighbour_service
 from hub.runtime import Hub, open_hub
 from hub.services import follows, keys, posts
-from hub.settings import Settings, SettingsError, load_settings
+from hub.settings import Settings, SettingsError, load_settings, seed_list
 from hub.setup import init_hub
 from hub.store import audit, tokens
 from hub.store import backup as backups
 from hub.store import follows as follow_store
 from hub.store import keys as key_store
+from hub.store import neighbours as neighbour_store
 from hub.store import staff as staff_store
 from hub.store.db import Database, StoreError
 
@@ -299,6 +302,50 @@ async def _check_keys(db: Database) -> list[str]:
     return problems
 
 
+# neighbours (docs/neighbours.md) -------------------------------------------------------------
+async def _neighbours_list(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        lines = [health.describe(peer) for peer in await health.peer_health(hub)]
+        blocked = await neighbour_store.domains(hub.db, "block")
+        allowed = await neighbour_store.domains(hub.db, "allow")
+        seeds = [*seed_list(hub.settings), *await neighbour_store.list_seeds(hub.db)]
+        lines += [f"seed\t{seed}" for seed in seeds]
+        lines += [f"blocked\t{d}" for d in blocked] + [f"allowed\t{d}" for d in allowed]
+        return "\n".join(lines) or "no neighbours known yet (add one: commonhub neighbours add)"
+    return await _with_hub(args, act)
+
+
+async def _neighbours_add(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        row = await discovery.add(hub, args.target)
+        where = "" if row.distance_km is None else f", {row.distance_km:.1f} km away"
+        return f"{row.actor_id}: {row.state}{where}; every walk now starts from it."
+    return await _with_hub(args, act)
+
+
+async def _neighbours_walk(args: argparse.Namespace) -> str:
+    async def act(hub: Hub) -> str:
+        report = await discovery.Discovery(hub).walk()
+        return (f"visited {report.visited} hub(s), recognised {report.recognised}, "
+                f"{report.failed} failed; paired {len(report.paired)}, "
+                f"unpaired {len(report.unpaired)}")
+    return await _with_hub(args, act)
+
+
+def _neighbour_action(action: Callable[[Hub, str], Coroutine[Any, Any, Any]],
+                      done: str) -> Callable[[argparse.Namespace], Coroutine[Any, Any, str]]:
+    async def run(args: argparse.Namespace) -> str:
+        async def act(hub: Hub) -> str:
+            await action(hub, args.target)
+            return done.format(target=args.target)
+        return await _with_hub(args, act)
+    return run
+
+
+async def _announce(hub: Hub, target: str, on: bool) -> None:
+    await neighbour_service.set_announce(hub, target, on)
+
+
 # argument parsing -----------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -353,6 +400,32 @@ def _parser() -> argparse.ArgumentParser:
          [("username", {})]),
         ("passwd", "Set a new password; ends the account's sessions.", _staff_passwd,
          [("username", {}), password_stdin])])
+    target = ("target", {"help": "a known hub: actor URL, @name@host or host[:port]"})
+    domain = ("target", {"help": "a domain (example.org, covering subdomains; or host:port)"})
+    _add_group(verbs, verb, "neighbours", "Neighbouring hubs: discovery and pairing.", [
+        ("list", "Known hubs, their state and health; seeds, blocks and allows.",
+         _neighbours_list, []),
+        ("add", "Visit a hub by handle or URL now, and start every walk from it.",
+         _neighbours_add, [("target", {"help": "@name@host or a URL"})]),
+        ("walk", "Walk the neighbourhood once now.", _neighbours_walk, []),
+        ("pause", "Stop following a hub for now; discovery leaves it be.",
+         _neighbour_action(neighbour_service.pause, "paused {target}"), [target]),
+        ("resume", "Let discovery decide about a paused or unpaired hub again.",
+         _neighbour_action(neighbour_service.resume, "resumed {target}"), [target]),
+        ("unpair", "Unfollow a hub and remove it as a follower; not paired again until added.",
+         _neighbour_action(neighbour_service.unpair, "unpaired {target}"), [target]),
+        ("announce", "Relay a neighbour's new events to this hub's followers (Announce).",
+         _neighbour_action(lambda hub, t: _announce(hub, t, True),
+                           "{target}'s new events will be announced"), [target]),
+        ("quiet", "Stop relaying a neighbour's events.",
+         _neighbour_action(lambda hub, t: _announce(hub, t, False),
+                           "{target}'s events are no longer announced"), [target]),
+        ("block", "Never contact a domain again, refuse its activities, drop its follows.",
+         _neighbour_action(neighbour_service.block, "blocked {target}"), [domain]),
+        ("allow", "Pair with a domain's hubs whatever the distance.",
+         _neighbour_action(neighbour_service.allow, "allowed {target}"), [domain]),
+        ("clear", "Lift a block or an allow.",
+         _neighbour_action(neighbour_service.clear_policy, "cleared {target}"), [domain])])
     _add_group(verbs, verb, "keys", "Manage the hub's signing keys.", [
         ("rotate", "New key pair; publishes an actor Update so peers keep verifying.",
          _keys_rotate, [])])

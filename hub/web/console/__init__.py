@@ -30,6 +30,7 @@ from hub.web.console import (
     matching,
     needs,
     neighbour_needs,
+    neighbours,
     views,
     volunteer_records,
     volunteers,
@@ -59,3 +60,4 @@ def add_routes(app: web.Application) -> None:
     needs.add_routes(app)
     matching.add_routes(app)
     neighbour_needs.add_routes(app)
+    neighbours.add_routes(app)

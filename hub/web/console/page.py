@@ -27,6 +27,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("Volunteers", "/console/volunteers"),
     NavLink("Needs", "/console/needs"),
     NavLink("Neighbours' needs", "/console/neighbour-needs"),
+    NavLink("Neighbours", "/console/neighbours"),
 )
 
 
