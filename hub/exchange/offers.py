@@ -24,7 +24,7 @@ from hub.exchange import notify
 from hub.exchange.attestation import covers, held_checks, sign_attestation, verify_attestation
 from hub.exchange.targets import Target, load_target
 from hub.matching.geo import GeoPoint, equirectangular_km
-from hub.matching.model import slot_label
+from hub.matching.model import normalise_tag, slot_label
 from hub.needs.matching import to_matcher_need
 from hub.needs.pool import volunteers_changed
 from hub.runtime import Hub
@@ -79,7 +79,7 @@ async def send_offer(hub: Hub, ask: Ask, target: Target, *, now: float) -> str |
         now=now)
     p = volunteer.profile
     free = {(DAYS.index(d), part) for d, parts in p.availability.items() for part in parts}
-    terms = set(p.skills) | set(p.interests) | {t.lower() for t in p.tags}
+    terms = set(p.skills) | set(p.interests) | {normalise_tag(t) for t in p.tags}
     offer_id = f"{hub.urls.base}/offers/{uuid.uuid4()}"
     activity = messages.offer(
         hub.urls, offer_id=offer_id, to_actor=target.origin, need_id=target.object_id(hub),
