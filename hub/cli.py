@@ -21,6 +21,7 @@ from aiohttp import web
 
 from federation.errors import FederationError
 from federation.keys import load_private_key_pem, public_key_to_pem
+from hub import demo
 from hub.app import create_app
 from hub.keyring import MissingKey
 from hub.neighbours import discovery, health
@@ -346,6 +347,15 @@ async def _announce(hub: Hub, target: str, on: bool) -> None:
     await neighbour_service.set_announce(hub, target, on)
 
 
+# demo -------------------------------------------------------------------------------------------
+def _demo(args: argparse.Namespace) -> str:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return demo.main(args.hubs, args.dir, lambda line: print(line, flush=True))
+    except demo.DemoError as exc:
+        raise CliError(str(exc)) from exc
+
+
 # argument parsing -----------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -373,6 +383,11 @@ def _parser() -> argparse.ArgumentParser:
     follow.add_argument("target", help="actor URL or @user@host")
     unfollow = verb("unfollow", "Stop following an account.", _unfollow)
     unfollow.add_argument("target", help="actor URL or @user@host")
+    demo_verb = verb("demo", "Run a few hubs on loopback with sample data, until Ctrl-C.",
+                     _demo)
+    demo_verb.add_argument("--hubs", type=int, default=3, help="how many hubs (2-10, default 3)")
+    demo_verb.add_argument("--dir", help="keep their data in this new folder (default: a "
+                                         "temporary one, removed at the end)")
     verb("migrate", "Apply database migrations not yet applied.", _migrate)
     verb("check", "Check settings, database and keys; non-zero exit on a problem.", _check)
     backup = verb("backup", "Copy the database while the hub may be serving.", _backup)
