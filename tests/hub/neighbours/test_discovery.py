@@ -1,4 +1,4 @@
-"""Ten hubs on a map with one seed find each other and pair with exactly their neighbours."""
+"""Ten hubs on a map with one seed pair with exactly their neighbours, and needs reach them."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import pytest
 from federation.keys import SigningKey, generate_rsa_key
 from federation.signatures import sign_request
 from hub.settings import Settings
+from hub.store import needs as need_store
 from hub.store import neighbours as neighbour_store
 from hub.store.db import Database
+from hub.store.deliveries import delivery_stats
 from tests.hub.neighbours.helpers import (
     Blackhole,
     Recorder,
@@ -92,9 +94,36 @@ async def test_ten_hubs_pair_with_exactly_their_neighbours(
         assert status == 403 and recorder.requests == []
         assert expected_following(spots, 8) == set()
         assert await accepted_following(started[8]) == set()
+
+        # When hub 1 posts a need, it reaches the hubs that pair with it, and no other.
+        status, need = await started[1].api("POST", "/api/v1/needs", NEED)
+        assert status == 201, need
+        reached = {i for i in range(len(spots)) if 1 in expected_following(spots, i)}
+        assert reached == {0, 2, 5}
+
+        async def holders() -> set[int]:
+            return {i for i, running in enumerate(started)
+                    if await need_store.get_remote_need(running.hub.db, need["url"])}
+
+        await wait_until(lambda: _has(holders, reached), what="the need at the neighbours")
+        await wait_until(lambda: _all_sent(started[1]), what="hub 1's deliveries")
+        assert await holders() == reached
     finally:
         for running in reversed(started):
             await running.stop()
+
+
+NEED = {"kind": "one_off", "title": "Lift to the clinic", "on_date": "2031-03-04",
+        "start_time": "10:00", "end_time": "11:00", "district": "SW9"}
+
+
+async def _has(holders, wanted: set[int]) -> bool:
+    return wanted <= await holders()
+
+
+async def _all_sent(running: RunningHub) -> bool:
+    stats = await delivery_stats(running.hub.db)
+    return stats["pending"] == 0 and stats["done"] > 0
 
 
 async def _post_from(recorder: Recorder, running: RunningHub) -> int:
