@@ -116,7 +116,11 @@ CONTEXT = [AS_CONTEXT_URL, SECURITY_CONTEXT_URL, {**HUB_TERMS, **EVENT_TERMS, **
 
 # Documents that carry Multikeys (the actor's assertionMethod) or integrity proofs (FEP-8b32)
 # add the contexts defining them, in the order Fedify uses.
+# `assertionMethod` itself is defined by the DID context: without it a JSON-LD processor
+# (Fedify) drops the actor's keys.
 DATA_INTEGRITY_CONTEXT_URL = "https://w3id.org/security/data-integrity/v1"
+DID_CONTEXT_URL = "https://www.w3.org/ns/did/v1"
 MULTIKEY_CONTEXT_URL = "https://w3id.org/security/multikey/v1"
 PROOF_CONTEXT = [AS_CONTEXT_URL, SECURITY_CONTEXT_URL, DATA_INTEGRITY_CONTEXT_URL,
-                 MULTIKEY_CONTEXT_URL, {**HUB_TERMS, **EVENT_TERMS, **NEED_TERMS}]
+                 DID_CONTEXT_URL, MULTIKEY_CONTEXT_URL,
+                 {**HUB_TERMS, **EVENT_TERMS, **NEED_TERMS}]

@@ -208,6 +208,11 @@ class FedifyPeer:
         """Fedify's `fetchKey`: the key's `id`, `owner` and `publicKeyPem` as Fedify read them."""
         return await self._post("fetch-key", {"keyId": key_id, "signed": signed})
 
+    async def verify_proof(self, document: Entry) -> Entry:
+        """Fedify's `verifyProof` of the document's integrity proof: `ok`, the `key` used and
+        its `controller`, as Fedify resolved them."""
+        return await self._post("verify-proof", {"document": document})
+
     async def fail_next(
         self, path: str, *, method: str | None = None, status: int = 503, count: int = 1
     ) -> Entry:

@@ -19,7 +19,11 @@ import {
   generateCryptoKeyPair,
   MemoryKvStore,
   SendActivityError,
+  verifyProof,
 } from "@fedify/fedify";
+import { DataIntegrityProof } from "@fedify/vocab";
+import { Temporal } from "@js-temporal/polyfill";
+import baseX from "@multiformats/base-x";
 import {
   Accept,
   Activity,
@@ -508,6 +512,31 @@ const control = {
       return { ok: true, signed, id: key.id?.href ?? null, owner: key.ownerId?.href ?? null, publicKeyPem: pem, cached, attempts };
     } catch (error) {
       return { ok: false, signed, error: describeError(error), attempts };
+    }
+  },
+  async "POST verify-proof"(body) {
+    // Fedify's verifyProof (FEP-8b32, eddsa-jcs-2022) of a document's own `proof`: Fedify
+    // fetches the key its verificationMethod names (a Multikey in the signer's actor).
+    const ctx = aliceContext();
+    const document = body.document;
+    const p = document?.proof;
+    if (p == null || typeof p.proofValue !== "string" || !p.proofValue.startsWith("z")) {
+      return { ok: false, error: { name: "TypeError", message: "no eddsa-jcs-2022 proof" } };
+    }
+    const base58btc = baseX("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz");
+    const proof = new DataIntegrityProof({
+      cryptosuite: p.cryptosuite, verificationMethod: new URL(p.verificationMethod),
+      proofPurpose: p.proofPurpose, proofValue: base58btc.decode(p.proofValue.slice(1)),
+      created: Temporal.Instant.from(p.created),
+    });
+    const attempts = [];
+    try {
+      const key = await outgoingAttempts.run(attempts, () =>
+        verifyProof(document, proof, { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }),
+      );
+      return { ok: key != null, key: key?.id?.href ?? null, controller: key?.controllerId?.href ?? null, attempts };
+    } catch (error) {
+      return { ok: false, error: describeError(error), attempts };
     }
   },
   async "POST fetch"(body) {
