@@ -1,8 +1,10 @@
 """Discovery: walk peers of peers from the seeds, recognise commonhub hubs, pair with neighbours.
 
 A walk starts from the seeds (the `neighbour_seeds` setting and those staff added) and the hubs
-already known, and visits hubs breadth-first up to `discovery_depth` hops, at most
-`discovery_max_hubs` of them. Visiting a hub means, through the safe fetcher:
+already paired with, and visits hubs breadth-first up to `discovery_depth` hops, at most
+`discovery_max_hubs` of them. It reads the peers of a starting point always, and afterwards
+only of hubs near us or nearer than the hub that listed them, so it heads for its own
+neighbourhood instead of sweeping the whole network. Visiting a hub means, through the safe fetcher:
 
 1. its NodeInfo (`/.well-known/nodeinfo`, then the document): `software.name` must be
    "commonhub" and `metadata.commonhub.actor` names its actor, on the same origin;
@@ -75,10 +77,12 @@ class WalkReport:
 
 @dataclass(frozen=True)
 class Recognised:
-    """A commonhub hub as a visit found it."""
+    """A commonhub hub as a visit found it; `distance_km` between the two centres."""
 
     actor_id: str
     peers_url: str | None
+    distance_km: float | None = None
+    reach_km: float | None = None  # our neighbourhood radius plus its area's radius
 
 
 def recognise(nodeinfo: dict[str, Any], origin_url: str) -> str:
@@ -155,11 +159,11 @@ class Walker:
         self.concurrency = s.discovery_concurrency
         self.report = WalkReport(started_at=time.time())
         self._queued: set[str] = set()
-        self._queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[str, int, float | None]] = asyncio.Queue()
 
     async def run(self, starts: list[str]) -> WalkReport:
         for target in starts:
-            self._enqueue(target, 0)
+            self._enqueue(target, 0, None)
         workers = [asyncio.create_task(self._work()) for _ in range(self.concurrency)]
         try:
             await self._queue.join()
@@ -170,7 +174,7 @@ class Walker:
         self.report.finished_at = time.time()
         return self.report
 
-    def _enqueue(self, target: str, depth: int) -> None:
+    def _enqueue(self, target: str, depth: int, parent_km: float | None) -> None:
         if target in self._queued or target == self.hub.urls.actor:
             return
         if len(self._queued) >= self.max_hubs:
@@ -184,20 +188,21 @@ class Walker:
                 self.report.skipped_blocked += 1
                 return
         self._queued.add(target)
-        self._queue.put_nowait((target, depth))
+        self._queue.put_nowait((target, depth, parent_km))
 
     async def _work(self) -> None:
         while True:
-            target, depth = await self._queue.get()
+            target, depth, parent_km = await self._queue.get()
             if target in self.discovery.visiting:  # another walk is on it (maybe stuck)
                 self._queue.task_done()
                 continue
             self.discovery.visiting.add(target)
             try:
-                peers = await self._visit(target)
-                if depth < self.depth:
-                    for peer in peers:
-                        self._enqueue(peer, depth + 1)
+                found = await self._visit(target)
+                if found is not None and depth < self.depth and _worth_expanding(
+                        found, depth, parent_km):
+                    for peer in await self._read_peers(found):
+                        self._enqueue(peer, depth + 1, found.distance_km)
             except Exception:  # one hub's surprise must not end the walk; recorded below
                 log.exception("visiting %s failed unexpectedly", target)
                 self.report.failed += 1
@@ -209,7 +214,7 @@ class Walker:
         await self.rate.wait()
         return (await self.hub.fetcher.get_object(url, **kwargs)).data
 
-    async def _visit(self, target: str) -> list[str]:
+    async def _visit(self, target: str) -> Recognised | None:
         self.report.visited += 1
         actor_hint: str | None = None
         try:
@@ -217,15 +222,15 @@ class Walker:
             found = await self._recognise(actor_hint)
         except BlockedDomain:
             self.report.skipped_blocked += 1
-            return []
+            return None
         except FederationError as exc:
             self.report.failed += 1
             self.report.errors[target] = exc.message
             if actor_hint is not None:
                 await neighbour_store.record_failure(self.hub.db, actor_hint, exc.message)
-            return []
+            return None
         self.report.recognised += 1
-        return await self._read_peers(found)
+        return found
 
     async def _actor_id(self, target: str) -> str:
         if target.startswith(("http://", "https://")):
@@ -257,7 +262,9 @@ class Walker:
             self.report.paired.append(actor_id)
         elif outcome == "unpaired":
             self.report.unpaired.append(actor_id)
-        return Recognised(actor_id, peers_url)
+        row = await neighbour_store.get(self.hub.db, actor_id)
+        reach = (self.hub.settings.neighbourhood_radius_km + area.radius_km) if area else None
+        return Recognised(actor_id, peers_url, row.distance_km if row else None, reach)
 
     async def _read_peers(self, found: Recognised) -> list[str]:
         if found.peers_url is None:
@@ -281,6 +288,17 @@ class Walker:
         return peers
 
 
+def _worth_expanding(found: Recognised, depth: int, parent_km: float | None) -> bool:
+    """Whether to read a visited hub's peers: always for a starting point, then only for hubs
+    near us (within twice the pairing reach) or nearer than the hub that listed them, so a
+    walk heads towards its own neighbourhood instead of across the whole network."""
+    if depth == 0 or found.distance_km is None or found.reach_km is None:
+        return True
+    if found.distance_km <= 2 * found.reach_km:
+        return True
+    return parent_km is None or found.distance_km < parent_km
+
+
 def _ids(items: Any) -> list[str]:
     found = []
     for item in items if isinstance(items, list) else []:
@@ -291,9 +309,9 @@ def _ids(items: Any) -> list[str]:
 
 
 async def starting_points(hub: Hub) -> list[str]:
-    """The seeds, then every hub already known that staff have not set aside."""
+    """The seeds, then the hubs paired with: their peers are where new neighbours appear."""
     seeds = [*seed_list(hub.settings), *await neighbour_store.list_seeds(hub.db)]
-    known = await neighbour_store.list_neighbours(hub.db, states=("known", "paired"))
+    known = await neighbour_store.list_neighbours(hub.db, states=("paired",))
     return list(dict.fromkeys([*seeds, *(n.actor_id for n in known)]))
 
 
