@@ -30,6 +30,7 @@ from hub.store import tokens
 from hub.store import volunteers as volunteer_store
 from hub.volunteers.model import CheckInput, Profile
 from hub.web.keys import HUB
+from tests.support.smtp import FakeSmtp
 
 POLL = 0.002  # seconds between looks at a hub's store while waiting
 
@@ -55,10 +56,11 @@ class BenchHub:
             return body
 
 
-async def _start(root: Path, index: int) -> BenchHub:
+async def _start(root: Path, index: int, smtp_port: int) -> BenchHub:
     sock = bound_socket()
     settings = await init_hub(root / f"h{index}", domain=f"127.0.0.1:{port_of(sock)}",
-                              name=f"h{index}", dev=True, log_level="WARNING")
+                              name=f"h{index}", dev=True, log_level="WARNING",
+                              smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_security="none")
     app = create_app(settings)
     runner = await serve(app, sock)
     token = f"bench-token-{index:02d}-0123456789"
@@ -169,8 +171,10 @@ async def _round(session: aiohttp.ClientSession, home: BenchHub, others: list[Be
 
 async def run_round_trips(hub_count: int, per_hub: int, rounds: int) -> None:
     rng = random.Random(7)
+    smtp = FakeSmtp()  # asks go by email: a mail server on loopback that keeps what it gets
+    await smtp.start()
     with tempfile.TemporaryDirectory(prefix="commonhub-bench-matching-") as tmp:
-        started = [await _start(Path(tmp), i) for i in range(hub_count)]
+        started = [await _start(Path(tmp), i, smtp.port) for i in range(hub_count)]
         home, others = started[0], started[1:]
         try:
             async with aiohttp.ClientSession() as session:
@@ -183,6 +187,7 @@ async def run_round_trips(hub_count: int, per_hub: int, rounds: int) -> None:
         finally:
             for running in reversed(started):
                 await running.runner.cleanup()
+            await smtp.stop()
     for key, value in machine():
         print(f"{key:24} {value}")
     print(f"hubs                     {hub_count} on loopback in one process (1 publishing, "

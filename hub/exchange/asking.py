@@ -90,6 +90,12 @@ async def ask(hub: Hub, target: Target, volunteer: Volunteer, *, asked_by: str,
             channels.append("email")
         except MailError as exc:
             log.warning("ask %s: email not sent: %s", stored.uuid, exc)
+    if not channels:
+        # Nobody would ever see it: no ask is recorded (nor counted against them).
+        await ask_store.delete_ask(hub.db, stored.id)
+        raise NotAskable("the volunteer could not be reached: email is not set up here or "
+                         "they gave none, and they did not agree to direct messages or their "
+                         "account could not be found")
     await ask_store.set_channels(hub.db, stored.id, channels, dm)
     volunteers_changed(hub.db)
     return Asked(await ask_store.get_ask(hub.db, stored.id) or stored, link)

@@ -74,6 +74,10 @@ async def set_channels(db: Database, ask_id: int, channels: list[str],
                      (orjson.dumps(channels).decode(), note_id, actor, ask_id))
 
 
+async def delete_ask(db: Database, ask_id: int) -> None:
+    await db.execute("DELETE FROM asks WHERE id = ?", (ask_id,))
+
+
 async def get_ask(db: Database, ask_id: int) -> Ask | None:
     row = await db.fetchone("SELECT * FROM asks WHERE id = ?", (ask_id,))
     return None if row is None else _ask(row)
