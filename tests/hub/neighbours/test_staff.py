@@ -8,6 +8,7 @@ from pathlib import Path
 from hub.cli import main
 from hub.store import follows as follow_store
 from hub.store import neighbours as neighbour_store
+from hub.store import outbox as outbox_store
 from hub.store import staff as staff_store
 from tests.hub.console.conftest import PASSWORD, Browser
 from tests.hub.neighbours.helpers import Spot, accepted_following, place, start_placed
@@ -96,6 +97,30 @@ async def test_the_command_line_lists_and_blocks(tmp_path: Path, capsys) -> None
         assert f"blocked\t{authority}" in out and b.actor_url not in out
         assert await _cli(["neighbours", "add", f"{b.base_url}/", "--home", home]) == 1
         assert "is blocked" in capsys.readouterr().err
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def test_a_neighbours_events_are_announced_when_staff_choose(tmp_path: Path) -> None:
+    a, b = await _pair(tmp_path)
+    try:
+        assert await _cli(["neighbours", "add", f"{b.base_url}/", "--home",
+                           str(a.settings.home)]) == 0
+        await wait_until(lambda: _follows(a, b), what="alder to follow birch")
+        assert await _cli(["neighbours", "announce", b.actor_url, "--home",
+                           str(a.settings.home)]) == 0
+        status, event = await b.api("POST", "/api/v1/events", {
+            "title": "Seed swap", "timezone": "Europe/London", "start": "2031-04-05T10:00",
+            "end": "2031-04-05T12:00"})
+        assert status == 201, event
+
+        async def announced() -> list[dict]:
+            items = await outbox_store.list_public(a.hub.db, limit=50)
+            return [i for i in items if i["type"] == "Announce"]
+
+        [announce] = await wait_until(announced, what="alder's Announce of birch's event")
+        assert announce["object"] == event["url"] and announce["actor"] == a.actor_url
     finally:
         await b.stop()
         await a.stop()
