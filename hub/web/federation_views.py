@@ -130,8 +130,17 @@ async def _count_peers(db: Database) -> int:
 
 async def peers(request: web.Request) -> web.Response:
     """The commonhub hubs this hub knows and has not set aside: where discovery walks next."""
-    hub = request.app[HUB]
-    return await _paged(request, hub.urls.peers, _count_peers, _peer_ids, PEERS_PAGE_SIZE)
+    hub = _collection_hub(request)
+    if _page_number(request) is not None:
+        return await _paged(request, hub.urls.peers, _count_peers, _peer_ids, PEERS_PAGE_SIZE)
+    # The head carries its first page, so a walk reads a hub's peers in one request.
+    total = await _count_peers(hub.db)
+    head = collection(hub.urls.peers, total, PEERS_PAGE_SIZE)
+    if total:
+        first = collection_page(hub.urls.peers, 1, total, PEERS_PAGE_SIZE,
+                                await _peer_ids(hub.db, 0, PEERS_PAGE_SIZE))
+        head["first"] = {k: v for k, v in first.items() if k != "@context"}
+    return activity_json(head)
 
 
 async def inbox(request: web.Request) -> web.Response:

@@ -63,7 +63,9 @@ async def test_the_peers_collection_lists_the_hubs_it_knows(placed: RunningHub) 
         await neighbour_store.set_state(db, f"https://h{i}.example/actors/h", state)
     head = await _get(f"{placed.actor_url}/peers")
     assert head["type"] == "OrderedCollection" and head["totalItems"] == 2
-    page = await _get(head["first"])
+    first = head["first"]
+    assert isinstance(first, dict)  # embedded: one request reads a small collection
+    page = first
     # Hubs staff unpaired are not passed on to others.
     assert page["orderedItems"] == ["https://h0.example/actors/h", "https://h1.example/actors/h"]
 
