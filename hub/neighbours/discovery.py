@@ -32,7 +32,7 @@ from federation.errors import BlockedDomain, FederationError, ValidationError
 from federation.fetch import same_origin
 from federation.nodeinfo import fetch_nodeinfo
 from hub.neighbours import service
-from hub.neighbours.area import parse_area
+from hub.neighbours.area import Area, distance_km, own_area, parse_area
 from hub.runtime import Hub
 from hub.services.follows import resolve_actor_id
 from hub.settings import seed_list
@@ -201,8 +201,9 @@ class Walker:
                 found = await self._visit(target)
                 if found is not None and depth < self.depth and _worth_expanding(
                         found, depth, parent_km):
-                    for peer in await self._read_peers(found):
-                        self._enqueue(peer, depth + 1, found.distance_km)
+                    for peer, hint in await self._read_peers(found):
+                        if self._worth_visiting(hint, found.distance_km):
+                            self._enqueue(peer, depth + 1, found.distance_km)
             except Exception:  # one hub's surprise must not end the walk; recorded below
                 log.exception("visiting %s failed unexpectedly", target)
                 self.report.failed += 1
@@ -266,10 +267,21 @@ class Walker:
         reach = (self.hub.settings.neighbourhood_radius_km + area.radius_km) if area else None
         return Recognised(actor_id, peers_url, row.distance_km if row else None, reach)
 
-    async def _read_peers(self, found: Recognised) -> list[str]:
+    def _worth_visiting(self, hint: Area | None, lister_km: float | None) -> bool:
+        """A listed hub whose area (as the lister says) is neither near us nor nearer than
+        the lister is not visited. The hint only ever spares a request: pairing is decided on
+        the hub's own actor document."""
+        own = own_area(self.hub.settings)
+        if hint is None or own is None:
+            return True
+        km = distance_km(own.centre, hint.centre)
+        reach = self.hub.settings.neighbourhood_radius_km + hint.radius_km
+        return km <= 2 * reach or lister_km is None or km < lister_km
+
+    async def _read_peers(self, found: Recognised) -> list[tuple[str, Area | None]]:
         if found.peers_url is None:
             return []
-        peers: list[str] = []
+        peers: list[tuple[str, Area | None]] = []
         try:
             head = await self._get(found.peers_url)
             page: Any = head.get("first")
@@ -299,12 +311,14 @@ def _worth_expanding(found: Recognised, depth: int, parent_km: float | None) -> 
     return parent_km is None or found.distance_km < parent_km
 
 
-def _ids(items: Any) -> list[str]:
+def _ids(items: Any) -> list[tuple[str, Area | None]]:
+    """Peer ids, each with the area listed beside it (if any)."""
     found = []
     for item in items if isinstance(items, list) else []:
         value = item.get("id") if isinstance(item, dict) else item
+        hint = parse_area(item.get("area")) if isinstance(item, dict) else None
         if isinstance(value, str) and value.startswith(("http://", "https://")):
-            found.append(value)
+            found.append((value, hint))
     return found
 
 

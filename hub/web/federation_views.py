@@ -12,7 +12,7 @@ from federation.nodeinfo import nodeinfo_document, well_known_nodeinfo
 from federation.webfinger import make_webfinger_handler, webfinger_document
 from hub.activitypub.actors import group_actor, instance_actor
 from hub.activitypub.collections import collection, collection_page
-from hub.neighbours.area import area_document, own_area
+from hub.neighbours.area import Area, area_document, own_area
 from hub.runtime import Hub
 from hub.store import follows as follow_store
 from hub.store import neighbours as neighbour_store
@@ -119,9 +119,14 @@ async def following(request: web.Request) -> web.Response:
 
 
 async def _peer_ids(db: Database, offset: int, limit: int) -> list[Any]:
+    """Each peer's id, with the area its actor published when known: a hint that lets a
+    walker skip hubs far from it without fetching them (it trusts only the actor itself)."""
     rows = await neighbour_store.list_neighbours(db, states=neighbour_store.LISTED_STATES,
                                                  offset=offset, limit=limit)
-    return [n.actor_id for n in rows]
+    return [n.actor_id if n.latitude is None or n.longitude is None or not n.radius_km else
+            {"id": n.actor_id, "area": area_document(
+                Area(n.latitude, n.longitude, n.radius_km, n.area_name or ""))}
+            for n in rows]
 
 
 async def _count_peers(db: Database) -> int:
