@@ -20,10 +20,17 @@ class RetryableError(FederationError):
     """A handler could not finish for a passing reason (a remote fetch timed out...).
 
     The inbox processor keeps the activity and tries it again later with backoff, where
-    any other error marks it failed for good.
+    any other error marks it failed for good. `retry_after` asks for a shorter first wait
+    than the backoff schedule's, for an activity that arrived before one it depends on
+    (two deliveries from one sender can overtake each other): the wait grows with each
+    attempt and never exceeds the schedule's.
     """
 
     status = 503
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Dispatcher:

@@ -400,7 +400,7 @@ class InboxProcessor:
         except ValidationError as exc:
             return InboundMark(item.id, "failed", f"invalid: {exc.message}")
         except RetryableError as exc:
-            return self._retry(item, exc.message)
+            return self._retry(item, exc.message, exc.retry_after)
         except FederationError as exc:
             log.warning("inbound %s (%s) failed: %s", item.id, item.activity_id, exc.message)
             return InboundMark(item.id, "failed", f"{type(exc).__name__}: {exc.message}")
@@ -411,9 +411,12 @@ class InboxProcessor:
             return InboundMark(item.id, "failed", f"crashed: {exc!r}")
         return InboundMark(item.id, "done" if handled else "ignored")
 
-    def _retry(self, item: InboundItem, message: str) -> InboundMark:
+    def _retry(self, item: InboundItem, message: str,
+               soon: float | None = None) -> InboundMark:
         attempts = item.attempts + 1
         if attempts >= self._max_attempts:
             return InboundMark(item.id, "failed", f"gave up after {attempts}: {message}")
         delay = retry_delay(attempts - 1, cap=self._backoff_cap)
+        if soon is not None:
+            delay = min(delay, soon * 2 ** (attempts - 1))
         return InboundMark(item.id, "retry", message, self._clock() + delay)

@@ -18,6 +18,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from federation.dispatch import RetryableError
 from federation.errors import FederationError, ForbiddenActivity, NotFound, ValidationError
 from hub.activitypub import exchange as messages
 from hub.exchange import notify
@@ -42,6 +43,8 @@ from hub.store.volunteers import Volunteer
 from hub.volunteers.model import DAYS
 
 log = logging.getLogger(__name__)
+# Seconds before a contact note that overtook its Accept is tried again (doubling each time).
+CONTACT_BEFORE_ACCEPT_RETRY = 1.0
 BANDS = ((1.0, "under 1 km"), (2.0, "1 to 2 km"), (5.0, "2 to 5 km"), (10.0, "5 to 10 km"))
 
 
@@ -307,6 +310,11 @@ async def receive_contact(hub: Hub, activity: dict[str, Any]) -> bool:
     sent = await offer_store.get_offer_sent(hub.db, offer_id)
     if sent is None:
         return False
+    if sent.to_actor == activity["actor"] and sent.status == "offered":
+        # The hub sends its Accept and then this note, as two deliveries that can overtake
+        # each other: wait a little for the Accept rather than refuse the contact.
+        raise RetryableError("a contact for an offer whose Accept has not arrived yet",
+                             retry_after=CONTACT_BEFORE_ACCEPT_RETRY)
     if sent.to_actor != activity["actor"] or sent.status != "accepted":
         raise ForbiddenActivity("a contact is taken only for an accepted offer, from the "
                                 "hub that accepted it")

@@ -373,3 +373,27 @@ async def inbox_db_app(serve: StartServer, db: Database) -> AsyncIterator[Any]:
 
 async def _noop(activity: dict[str, Any]) -> None:
     return None
+
+
+async def test_a_retry_asked_for_soon_waits_less_and_doubles(db: Database) -> None:
+    # An activity that overtook the one it depends on asks to be tried again soon, not on
+    # the delivery schedule's 15 s and more; each further wait doubles.
+    clock = Clock()
+    store = SqliteInboundStore(db, clock=clock)
+    await _add(store, "Offer")
+    dispatcher = Dispatcher()
+
+    @dispatcher.on("Offer")
+    async def handle_offer(activity: dict[str, Any]) -> None:
+        raise RetryableError("its Accept has not arrived yet", retry_after=1.0)
+
+    processor = InboxProcessor(store, dispatcher, max_attempts=5, clock=clock)
+    waits = []
+    for _ in range(3):
+        start = clock.now
+        assert await processor.run_once() == 1
+        row = await db.fetchone("SELECT state, next_attempt_at FROM inbound")
+        assert row["state"] == "pending"
+        waits.append(row["next_attempt_at"] - start)
+        clock.now = row["next_attempt_at"]
+    assert waits == [1.0, 2.0, 4.0]

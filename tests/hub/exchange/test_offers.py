@@ -10,6 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from federation.dispatch import RetryableError
+from federation.errors import ForbiddenActivity
+from hub.exchange.offers import CONTACT_BEFORE_ACCEPT_RETRY, receive_contact
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
 from tests.hub.exchange.factories import check, enhanced_need, volunteer
@@ -128,3 +131,33 @@ async def test_no_one_is_asked_for_a_hub_that_is_not_a_neighbour(
     status, body = await b.api("POST", "/api/v1/neighbour-needs/asks",
                                {"need": need["url"], "count": 3})
     assert status == 400 and "not a neighbour" in body["error"]
+
+
+async def test_a_contact_that_overtakes_its_accept_waits_for_it(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # A sends its Accept and then its coordinator's contact as two deliveries, which can
+    # arrive at B in either order: the contact is kept for a retry, not refused.
+    a, b = await _pair(hubs, smtp)
+    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    early = {"id": f"{a.actor_url}#early-contact", "type": "Create", "actor": a.actor_url,
+             "object": {"type": "Note", "inReplyTo": offer.offer_id,
+                        "contact": {"name": "Alder coordinator"}}}
+    with pytest.raises(RetryableError) as raised:
+        await receive_contact(b.hub, early)
+    assert raised.value.retry_after == CONTACT_BEFORE_ACCEPT_RETRY
+    # Once the Accept has arrived the same note is taken.
+    status, _ = await a.api("POST", f"/api/v1/offers/{offer.uuid}/accept", {})
+    assert status == 200
+    sent = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
+
+    async def accepted() -> bool:
+        row = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
+        return row is not None and row.status == "accepted"
+
+    await wait_until(accepted, what="the Accept at B")
+    assert sent is not None
+    assert await receive_contact(b.hub, early) is True
+    # Someone else's contact for that offer is still refused outright.
+    with pytest.raises(ForbiddenActivity):
+        await receive_contact(b.hub, {**early, "actor": "http://127.0.0.1:9/actor"})
