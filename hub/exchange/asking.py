@@ -97,7 +97,7 @@ async def ask(hub: Hub, target: Target, volunteer: Volunteer, *, asked_by: str,
                          "they gave none, and they did not agree to direct messages or their "
                          "account could not be found")
     await ask_store.set_channels(hub.db, stored.id, channels, dm)
-    volunteers_changed(hub.db)
+    volunteers_changed(hub.db, [volunteer.uuid])
     return Asked(await ask_store.get_ask(hub.db, stored.id) or stored, link)
 
 
@@ -164,7 +164,7 @@ async def answer(hub: Hub, stored: Ask, yes: bool, *, via: str,
         return Answered(False, current.status if current else "expired")
     if yes and not target.local:
         await offers.send_offer(hub, stored, target, now=now)
-    volunteers_changed(hub.db)
+    await _asked_changed(hub, stored)
     return Answered(True, status)
 
 
@@ -174,8 +174,15 @@ async def withdraw(hub: Hub, stored: Ask, *, now: float | None = None) -> bool:
     if not await ask_store.withdraw(hub.db, stored, now):
         return False
     await offers.withdraw_offer(hub, stored, now=now)
-    volunteers_changed(hub.db)
+    await _asked_changed(hub, stored)
     return True
+
+
+async def _asked_changed(hub: Hub, stored: Ask) -> None:
+    """The matcher re-reads only the volunteer this ask was to, not the whole pool."""
+    volunteer = await volunteer_store.get_volunteer_by_id(hub.db, stored.volunteer_id)
+    if volunteer is not None:  # a deleted one left the pool when it was deleted
+        volunteers_changed(hub.db, [volunteer.uuid])
 
 
 async def expire_due(hub: Hub, now: float | None = None) -> int:

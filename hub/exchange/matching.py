@@ -42,7 +42,7 @@ async def accept_volunteer(hub: Hub, ask: Ask, *, shared_note: str = "") -> str:
     assert stored is not None
     await match_store.set_contact(hub.db, stored.id, contact, now)
     await notify.tell_volunteer(hub, ask, volunteer, "matched_here", target, contact=contact)
-    volunteers_changed(hub.db)
+    volunteers_changed(hub.db, [volunteer.uuid])
     await fill_if_complete(hub, target.need.id)
     return match_uuid
 

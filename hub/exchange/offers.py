@@ -146,7 +146,7 @@ async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> 
             contact=notify.volunteer_contact(volunteer), when=now), sent.to_actor)
     await notify.tell_volunteer(hub, ask, volunteer, "chosen" if accepted else "not_chosen",
                                 target)
-    volunteers_changed(hub.db)
+    volunteers_changed(hub.db, [volunteer.uuid])
     return True
 
 
