@@ -249,14 +249,23 @@ async def fill_if_complete(hub: Hub, need_id: int) -> bool:
               if m.status == "active"]
     if len(active) < need.draft.volunteers_wanted:
         return False
-    for other in await offer_store.offers_for_need(hub.db, need.id):
-        if other.status == "offered" and await offer_store.decide_offer(hub.db, other,
-                                                                        "rejected"):
-            await _answer(hub, "Reject", other.offer_id, other.actor, hub.urls.need(need.uuid))
+    await decline_open_offers(hub, need)
     await _thank_local_yeses(hub, need, {m.volunteer_id for m in active})
     if need.status in ("open", "matching"):
         await need_service.change_status(hub, need.uuid, "filled")
     return True
+
+
+async def decline_open_offers(hub: Hub, need: need_store.LocalNeed) -> int:
+    """The need no longer takes volunteers (filled, closed, cancelled or removed): every
+    offer still open gets `Reject`, so the volunteer's hub can tell them; how many."""
+    declined = 0
+    for other in await offer_store.offers_for_need(hub.db, need.id):
+        if other.status == "offered" and await offer_store.decide_offer(hub.db, other,
+                                                                        "rejected"):
+            await _answer(hub, "Reject", other.offer_id, other.actor, hub.urls.need(need.uuid))
+            declined += 1
+    return declined
 
 
 async def _thank_local_yeses(hub: Hub, need: need_store.LocalNeed,

@@ -169,13 +169,23 @@ async def change_status(hub: Hub, need_uuid: str, status: str) -> LocalNeed:
         await publish.publish_need_deletion(hub, changed, when=changed.closed_at or time.time())
     else:
         await publish.publish_need(hub, "Update", changed)
+    if status in ("filled", "closed", "cancelled"):
+        await _decline_open_offers(hub, changed)
     return changed
+
+
+async def _decline_open_offers(hub: Hub, need: LocalNeed) -> None:
+    # Imported here: the exchange builds on needs, not the other way round.
+    from hub.exchange.offers import decline_open_offers
+
+    await decline_open_offers(hub, need)
 
 
 async def delete_need(hub: Hub, need_uuid: str) -> LocalNeed:
     """Remove a need: its URL answers 410 with a Tombstone, and followers get `Delete`
     (unless it was cancelled, which sent `Delete` already)."""
     need = await live_need(hub, need_uuid)
+    await _decline_open_offers(hub, need)
     if not await store.delete_need(hub.db, need):
         raise NotFound(f"no need {need_uuid}")
     removed = await _stored(hub, need_uuid)

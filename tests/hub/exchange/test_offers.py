@@ -161,3 +161,22 @@ async def test_a_contact_that_overtakes_its_accept_waits_for_it(
     # Someone else's contact for that offer is still refused outright.
     with pytest.raises(ForbiddenActivity):
         await receive_contact(b.hub, {**early, "actor": "http://127.0.0.1:9/actor"})
+
+
+async def test_cancelling_a_need_rejects_its_open_offers(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # Staff cancel a need that has a neighbour's offer open: that hub hears `Reject` and
+    # tells its volunteer, rather than the offer lapsing in silence.
+    a, b = await _pair(hubs, smtp)
+    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    status, body = await a.api("POST", f"/api/v1/needs/{need['id']}/status",
+                               {"status": "cancelled"})
+    assert status == 200, body
+    assert await _offer_status(a, need, "rejected") is not None
+
+    async def rejected_at_b() -> bool:
+        row = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
+        return row is not None and row.status == "rejected"
+
+    await wait_until(rejected_at_b, what="the Reject at B")
