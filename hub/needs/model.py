@@ -26,9 +26,12 @@ from hub.volunteers.model import (
     CHECK_TYPES,
     DAYS,
     PARTS,
-    known_concepts,
+    concept_list,
+    language_list,
     parse_district,
     round_coordinate,
+    tag_list,
+    term_list,
 )
 
 KINDS = ("one_off", "regular", "group_role")
@@ -36,13 +39,11 @@ STATUSES = ("open", "matching", "filled", "closed", "cancelled")
 KIND_LABELS = {"one_off": "One-off task", "regular": "Regular commitment",
                "group_role": "Role at a group activity"}
 MAX_TITLE, MAX_DESCRIPTION, MAX_NOTES, MAX_ACCESSIBILITY = 200, 5000, 5000, 1000
-MAX_LIST, MAX_WANTED, MAX_DISTANCE_KM, MAX_EFFORT = 30, 100, 200.0, 24 * 60
+MAX_WANTED, MAX_DISTANCE_KM, MAX_EFFORT = 100, 200.0, 24 * 60
 # A part of the day a time window touches: morning until noon, afternoon until 17:00.
 PART_BOUNDS = {"morning": (time(0), time(12)), "afternoon": (time(12), time(17)),
                "evening": (time(17), time.max)}
 
-_CONCEPT = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # newlines and tabs are fine
@@ -106,56 +107,12 @@ def _text(name: str, value: Any, limit: int, *, required: bool = False) -> str:
     return text
 
 
-def _list(name: str, value: Any, check: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or len(value) > MAX_LIST:
-        raise FieldError(name, f"is a list of at most {MAX_LIST} strings")
-    found = []
-    for item in value:
-        if not isinstance(item, str) or not item.strip():
-            raise FieldError(name, "holds non-empty strings only")
-        found.append(check(item.strip()))
-    return tuple(dict.fromkeys(found))
-
-
-def _concepts(name: str) -> Any:
-    def parse(value: Any) -> tuple[str, ...]:
-        known = known_concepts()
-
-        def check(item: str) -> str:
-            if not _CONCEPT.match(item) or (known is not None and item not in known):
-                raise FieldError(name, f"{item!r} is not a known concept id (free words go "
-                                       "in `tags`)")
-            return item
-        return _list(name, value, check)
-    return parse
-
-
-def _tags(value: Any) -> tuple[str, ...]:
-    def check(item: str) -> str:
-        if len(item) > 40 or _CONTROL.search(item):
-            raise FieldError("tags", "a tag is 1 to 40 characters")
-        return item.lower()
-    return _list("tags", value, check)
-
-
-def _languages(name: str) -> Any:
-    def parse(value: Any) -> tuple[str, ...]:
-        def check(item: str) -> str:
-            if not _LANGUAGE.match(item):
-                raise FieldError(name, f"{item!r} is not a language code (en, cy, pa-Guru)")
-            return item
-        return _list(name, value, check)
-    return parse
-
-
 def parse_check_types(name: str, value: Any) -> tuple[str, ...]:
     def check(item: str) -> str:
         if item not in CHECK_TYPES:
             raise FieldError(name, f"{item!r} is not a check type: use {', '.join(CHECK_TYPES)}")
         return item
-    return _list(name, value, check)
+    return term_list(name, value, check)
 
 
 def _date(name: str, value: Any) -> date | None:
@@ -236,10 +193,10 @@ _PARSERS: dict[str, Any] = {
     "title": lambda v: _text("title", v, MAX_TITLE, required=True),
     "description": lambda v: _text("description", v, MAX_DESCRIPTION),
     "private_notes": lambda v: _text("private_notes", v, MAX_NOTES),
-    "skills": _concepts("skills"), "interests": _concepts("interests"), "tags": _tags,
+    "skills": concept_list("skills"), "interests": concept_list("interests"), "tags": tag_list,
     "checks_required": lambda v: parse_check_types("checks_required", v),
-    "languages_required": _languages("languages_required"),
-    "languages_preferred": _languages("languages_preferred"),
+    "languages_required": language_list("languages_required"),
+    "languages_preferred": language_list("languages_preferred"),
     "accessibility": lambda v: _text("accessibility", v, MAX_ACCESSIBILITY),
     "district": parse_district,
     "latitude": lambda v: round_coordinate("latitude", v, 90),

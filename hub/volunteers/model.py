@@ -228,18 +228,23 @@ def round_coordinate(name: str, value: Any, top: float) -> float | None:
     return round(float(value), COORDINATE_PLACES)
 
 
-def _ids(name: str, value: Any, check: Any) -> tuple[str, ...]:
+def term_list(name: str, value: Any, check: Any) -> tuple[str, ...]:
+    """A JSON list of up to MAX_LIST non-empty strings, each passed through `check` (which
+    raises FieldError or returns the normal form), without repeats; null is the empty list."""
+    if value is None:
+        return ()
     if not isinstance(value, list) or len(value) > MAX_LIST:
-        raise FieldError(name, f"is a list of at most {MAX_LIST} items")
+        raise FieldError(name, f"is a list of at most {MAX_LIST} strings")
     found: list[str] = []
     for item in value:
-        if not isinstance(item, str):
-            raise FieldError(name, "holds strings only")
+        if not isinstance(item, str) or not item.strip():
+            raise FieldError(name, "holds non-empty strings only")
         found.append(check(item.strip()))
     return tuple(dict.fromkeys(found))
 
 
-def _concepts(name: str) -> Any:
+def concept_list(name: str) -> Any:
+    """A parser of concept ids from the shared list (skills, interests)."""
     def parse(value: Any) -> tuple[str, ...]:
         known = known_concepts()
 
@@ -248,24 +253,28 @@ def _concepts(name: str) -> Any:
                 raise FieldError(name, f"{item!r} is not a known concept id (free words go "
                                        "in `tags`)")
             return item
-        return _ids(name, value, check)
+        return term_list(name, value, check)
     return parse
 
 
-def _tags(value: Any) -> tuple[str, ...]:
+def tag_list(value: Any) -> tuple[str, ...]:
+    """Free tags, lower-cased."""
     def check(item: str) -> str:
-        if not item or len(item) > 40 or _CONTROL.search(item):
+        if len(item) > 40 or _CONTROL.search(item):
             raise FieldError("tags", "a tag is 1 to 40 characters")
         return item.lower()
-    return _ids("tags", value, check)
+    return term_list("tags", value, check)
 
 
-def _languages(value: Any) -> tuple[str, ...]:
-    def check(item: str) -> str:
-        if not _LANGUAGE.match(item):
-            raise FieldError("languages", f"{item!r} is not a language code (en, cy, pa-Guru)")
-        return item
-    return _ids("languages", value, check)
+def language_list(name: str) -> Any:
+    """A parser of language codes (BCP 47 primary tag and subtags)."""
+    def parse(value: Any) -> tuple[str, ...]:
+        def check(item: str) -> str:
+            if not _LANGUAGE.match(item):
+                raise FieldError(name, f"{item!r} is not a language code (en, cy, pa-Guru)")
+            return item
+        return term_list(name, value, check)
+    return parse
 
 
 def _availability(value: Any) -> dict[str, tuple[str, ...]]:
@@ -304,8 +313,8 @@ _PROFILE_PARSERS: dict[str, Any] = {
     "district": parse_district,
     "latitude": lambda v: round_coordinate("latitude", v, 90),
     "longitude": lambda v: round_coordinate("longitude", v, 180),
-    "skills": _concepts("skills"), "interests": _concepts("interests"), "tags": _tags,
-    "languages": _languages, "availability": _availability,
+    "skills": concept_list("skills"), "interests": concept_list("interests"),
+    "tags": tag_list, "languages": language_list("languages"), "availability": _availability,
     "max_commitments": lambda v: _count("max_commitments", v, 1, MAX_COMMITMENTS),
     "consents": _consents,
 }
