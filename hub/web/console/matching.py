@@ -104,29 +104,37 @@ async def _record(request: web.Request, action: str, need: LocalNeed, detail: di
     await audit.record(hub.db, request[STAFF].id, action, hub.urls.need(need.uuid), detail)
 
 
-@require_role("coordinator")
-async def ask_volunteers(request: web.Request) -> web.Response:
-    """`count` asks the best-ranked not yet asked; `volunteer` asks that one."""
-    hub, form = request.app[HUB], await request.post()
-    need = await _need(request)
-    if need is None:
-        return console_error(request, 404, title="Not found", message="No such need.")
-    target = Target(need)
+async def asks_from_form(request: web.Request, form: Any,
+                         target: Target) -> list[asking.Asked] | web.Response:
+    """The asks an "ask" form makes: the one volunteer it names, or the best `count` not yet
+    asked for `target` (a need of ours or a neighbour's); an error page otherwise."""
+    hub = request.app[HUB]
     try:
         if form.get("volunteer"):
             volunteer = await volunteer_store.get_volunteer(hub.db, str(form["volunteer"]))
             if volunteer is None:
                 return console_error(request, 404, title="Not found",
                                      message="No such volunteer.")
-            made = [await asking.ask(hub, target, volunteer, asked_by="staff")]
-        else:
-            count = str(form.get("count", "3"))
-            if not count.isdigit() or not 1 <= int(count) <= MAX_ASK:
-                return console_error(request, 400, title="Nobody asked",
-                                     message=f"Choose how many to ask: 1 to {MAX_ASK}.")
-            made = await asking.ask_top(hub, target, int(count), asked_by="staff")
+            return [await asking.ask(hub, target, volunteer, asked_by="staff")]
+        count = str(form.get("count", "3"))
+        if not count.isdigit() or not 1 <= int(count) <= MAX_ASK:
+            return console_error(request, 400, title="Nobody asked",
+                                 message=f"Choose how many to ask: 1 to {MAX_ASK}.")
+        return await asking.ask_top(hub, target, int(count), asked_by="staff")
     except asking.NotAskable as exc:
         return _refused(request, exc)
+
+
+@require_role("coordinator")
+async def ask_volunteers(request: web.Request) -> web.Response:
+    """`count` asks the best-ranked not yet asked; `volunteer` asks that one."""
+    form = await request.post()
+    need = await _need(request)
+    if need is None:
+        return console_error(request, 404, title="Not found", message="No such need.")
+    made = await asks_from_form(request, form, Target(need))
+    if isinstance(made, web.Response):
+        return made
     await _record(request, "need.ask", need, {"count": len(made)})
     return see_other(f"/console/needs/{need.uuid}#candidates-heading")
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from hub.exchange import asking, offers
+from hub.exchange import offers
 from hub.exchange.targets import Target
 from hub.needs.pool import candidates_for
 from hub.needs.summary import STATUS_WORDS, summary_line
@@ -19,11 +19,10 @@ from hub.runtime import Hub
 from hub.store import asks as ask_store
 from hub.store import audit
 from hub.store import needs as need_store
-from hub.store import volunteers as volunteer_store
 from hub.store.needs import RemoteNeed
 from hub.web.console.auth import require_role
 from hub.web.console.keys import STAFF
-from hub.web.console.matching import MAX_ASK, ask_rows
+from hub.web.console.matching import MAX_ASK, ask_rows, asks_from_form
 from hub.web.console.page import console_error, render_console, see_other
 from hub.web.keys import HUB
 
@@ -79,22 +78,9 @@ async def ask_volunteers(request: web.Request) -> web.Response:
     need = await _need(request)
     if need is None:
         return _missing(request)
-    target = Target(need)
-    try:
-        if form.get("volunteer"):
-            volunteer = await volunteer_store.get_volunteer(hub.db, str(form["volunteer"]))
-            if volunteer is None:
-                return console_error(request, 404, title="Not found",
-                                     message="No such volunteer.")
-            made = [await asking.ask(hub, target, volunteer, asked_by="staff")]
-        else:
-            count = str(form.get("count", "3"))
-            if not count.isdigit() or not 1 <= int(count) <= MAX_ASK:
-                return console_error(request, 400, title="Nobody asked",
-                                     message=f"Choose how many to ask: 1 to {MAX_ASK}.")
-            made = await asking.ask_top(hub, target, int(count), asked_by="staff")
-    except asking.NotAskable as exc:
-        return console_error(request, 400, title="That could not be done", message=str(exc))
+    made = await asks_from_form(request, form, Target(need))
+    if isinstance(made, web.Response):
+        return made
     await audit.record(hub.db, request[STAFF].id, "need.ask", need.object_id,
                        {"count": len(made)})
     return see_other(f"/console/neighbour-needs/{need.id}#candidates-heading")
