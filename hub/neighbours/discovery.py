@@ -276,7 +276,7 @@ class Walker:
             return True
         km = distance_km(own.centre, hint.centre)
         reach = self.hub.settings.neighbourhood_radius_km + hint.radius_km
-        return km <= 2 * reach or lister_km is None or km < lister_km
+        return km <= reach or lister_km is None or km < lister_km
 
     async def _read_peers(self, found: Recognised) -> list[tuple[str, Area | None]]:
         if found.peers_url is None:
@@ -302,11 +302,11 @@ class Walker:
 
 def _worth_expanding(found: Recognised, depth: int, parent_km: float | None) -> bool:
     """Whether to read a visited hub's peers: always for a starting point, then only for hubs
-    near us (within twice the pairing reach) or nearer than the hub that listed them, so a
-    walk heads towards its own neighbourhood instead of across the whole network."""
+    within pairing reach or nearer than the hub that listed them, so a walk heads towards its
+    own neighbourhood instead of across the whole network."""
     if depth == 0 or found.distance_km is None or found.reach_km is None:
         return True
-    if found.distance_km <= 2 * found.reach_km:
+    if found.distance_km <= found.reach_km:
         return True
     return parent_km is None or found.distance_km < parent_km
 
