@@ -63,6 +63,47 @@ class DemoError(Exception):
     """The demo cannot start or run; the message says why."""
 
 
+class Mailbox:
+    """A loopback SMTP server that keeps what the hubs send (asks, notices): the demo's
+    volunteers are reached by email, so their hubs may ask them."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _session(self, reader: asyncio.StreamReader,
+                       writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 commonhub demo mailbox\r\n")
+        while line := (await reader.readline()).strip():
+            verb = line.split(b" ", 1)[0].upper()
+            if verb == b"DATA":
+                writer.write(b"354 go ahead\r\n")
+                await writer.drain()
+                body = b""
+                while (chunk := await reader.readline()) not in (b".\r\n", b""):
+                    body += chunk
+                self.messages.append(body)
+                writer.write(b"250 kept\r\n")
+            elif verb == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                break
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+        await writer.drain()
+        writer.close()
+
+
 @dataclass
 class DemoHub:
     settings: Settings
@@ -99,7 +140,8 @@ def _bound_socket() -> socket.socket:
     return sock
 
 
-async def start_hubs(count: int, root: Path, *, interval: float = 3.0) -> list[DemoHub]:
+async def start_hubs(count: int, root: Path, *, interval: float = 3.0,
+                     mail_port: int = 0) -> list[DemoHub]:
     """Initialise and serve `count` hubs; all but the first are seeded with the first."""
     if not 2 <= count <= MAX_HUBS:
         raise DemoError(f"--hubs is from 2 to {MAX_HUBS}")
@@ -116,7 +158,9 @@ async def start_hubs(count: int, root: Path, *, interval: float = 3.0) -> list[D
                 summary=f"Activities, skill-shares and neighbourly help in {place}",
                 area_name=place, area_latitude=lat, area_longitude=lon, area_radius_km=2.0,
                 neighbourhood_radius_km=5.0, neighbour_seeds=seeds, discovery_interval=interval,
-                discovery_rate=100.0, coordinator_name=f"{place} volunteering team")
+                discovery_rate=100.0, coordinator_name=f"{place} volunteering team",
+                **({"smtp_host": "127.0.0.1", "smtp_port": mail_port, "smtp_security": "none"}
+                   if mail_port else {}))
             app = create_app(settings)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
@@ -160,8 +204,8 @@ async def wait_for(check: Callable[[], Any], within: float, step: float = 0.2) -
     return None
 
 
-async def add_sample_data(demo_hub: DemoHub, index: int) -> None:
-    """Two volunteers, an event, a skill-share session and (after the first hub) a need."""
+async def add_volunteers(demo_hub: DemoHub, index: int) -> None:
+    """Two volunteers with an enhanced check, who agreed to be matched for neighbours."""
     name, place, district, lat, lon = PLACES[index]
     for first, skills in (("Ade", ["befriending", "gardening"]), ("Maya", ["befriending"])):
         volunteer = await demo_hub.api("POST", "/api/v1/volunteers", {
@@ -173,6 +217,11 @@ async def add_sample_data(demo_hub: DemoHub, index: int) -> None:
         await demo_hub.api("POST", f"/api/v1/volunteers/{volunteer['id']}/checks", {
             "type": "dbs_enhanced_adult", "checked_on": _day(-60), "renewal_on": _day(700),
             "decision": "clear"})
+
+
+async def add_sample_data(demo_hub: DemoHub, index: int) -> None:
+    """An event, a skill-share session and (after the first hub) a need."""
+    _, place, district, lat, lon = PLACES[index]
     venue = {"name": f"{place} Community Centre", "locality": place, "country": "GB",
              "latitude": lat, "longitude": lon}
     await demo_hub.api("POST", "/api/v1/events", {
@@ -245,7 +294,13 @@ def describe(hubs: list[DemoHub], password: str) -> list[str]:
 async def run_demo(count: int, root: Path, *, say: Callable[[str], None],
                    stop: asyncio.Event) -> None:
     started = time.monotonic()
-    hubs = await start_hubs(count, root)
+    mailbox = Mailbox()
+    await mailbox.start()
+    try:
+        hubs = await start_hubs(count, root, mail_port=mailbox.port)
+    except BaseException:
+        await mailbox.stop()
+        raise
     try:
         password = "hub-" + secrets.token_urlsafe(9)
         for demo_hub in hubs:
@@ -257,16 +312,23 @@ async def run_demo(count: int, root: Path, *, say: Callable[[str], None],
                 f"({follows} follows), {time.monotonic() - started:.1f} s after they started")
         else:
             say("discovery: not every hub paired within the time allowed; it goes on")
+        # Volunteers first, everywhere: each hub's matcher then knows them all when the
+        # neighbours' needs arrive.
+        for i, demo_hub in enumerate(hubs):
+            await add_volunteers(demo_hub, i)
         for i, demo_hub in enumerate(hubs):
             await add_sample_data(demo_hub, i)
         say("sample data: volunteers, events, skill-share sessions and needs at every hub")
         say("match: " + await cross_hub_match(hubs))
         for line in describe(hubs, password):
             say(line)
+        say(f"mail: the hubs sent {len(mailbox.messages)} message(s) to the demo's own "
+            "mailbox (nothing leaves this machine)")
         say("Press Ctrl-C to stop.")
         await stop.wait()
     finally:
         await stop_hubs(hubs)
+        await mailbox.stop()
 
 
 def main(count: int, folder: str | None, say: Callable[[str], None]) -> str:
