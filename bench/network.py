@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bound_socket, machine, port_of, print_pairs, print_table, watchdog
 from hub.app import create_app
+from hub.demo import Mailbox
 from hub.exchange import asking
 from hub.neighbours.area import own_area, within_neighbourhood
 from hub.runtime import Hub
@@ -77,7 +78,7 @@ def point(i: int, side: int, spacing: float) -> tuple[float, float]:
 
 
 async def start(count: int, spacing: float, interval: float, root: Path,
-                initialised: list[float]) -> list[BenchHub]:
+                initialised: list[float], mail_port: int) -> list[BenchHub]:
     side = math.ceil(math.sqrt(count))
     centre = (side // 2) * side + side // 2 if count == side * side else count // 2
     sockets = [bound_socket() for _ in range(count)]
@@ -90,7 +91,9 @@ async def start(count: int, spacing: float, interval: float, root: Path,
             area_latitude=lat, area_longitude=lon, area_radius_km=1.5,
             neighbourhood_radius_km=3.0, neighbour_seeds="" if i == centre else seed,
             discovery_interval=interval, discovery_rate=50.0, discovery_depth=12,
-            discovery_concurrency=4, sqlite_synchronous="NORMAL"))
+            discovery_concurrency=4, sqlite_synchronous="NORMAL",
+            # Volunteers are asked by email (a hub asks only those it can reach): to a sink.
+            smtp_host="127.0.0.1", smtp_port=mail_port, smtp_security="none"))
     initialised.append(time.monotonic())
     hubs = []
     for s, sock in zip(settings, sockets, strict=True):
@@ -238,7 +241,10 @@ async def main(args: argparse.Namespace) -> str | None:
     print_pairs("machine", machine())
     with tempfile.TemporaryDirectory(prefix="bench-network-") as folder:
         began, initialised = time.monotonic(), []
-        hubs = await start(args.hubs, args.spacing, args.interval, Path(folder), initialised)
+        mailbox = Mailbox()
+        await mailbox.start()
+        hubs = await start(args.hubs, args.spacing, args.interval, Path(folder), initialised,
+                           mailbox.port)
         began = initialised[0]  # the clock starts as the first hub starts serving
         started = time.monotonic() - began
         try:
@@ -262,6 +268,7 @@ async def main(args: argparse.Namespace) -> str | None:
         finally:
             for h in reversed(hubs):
                 await h.runner.cleanup()
+            await mailbox.stop()
 
 
 if __name__ == "__main__":
