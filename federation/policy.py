@@ -24,7 +24,7 @@ def authority_of(url: str) -> str:
 
     Raises ValueError for a malformed port."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    host = (parts.hostname or "").lower().rstrip(".")  # "example." is "example"
     if ":" in host:
         host = f"[{host}]"
     port = parts.port
@@ -39,11 +39,19 @@ def _host(authority: str) -> str:
     return authority.rpartition(":")[0] if ":" in authority else authority
 
 
+def _without_root_dot(authority: str) -> str:
+    """`host.` and `host.:port` name the same host as `host` and `host:port` (the DNS root)."""
+    if authority.startswith("["):
+        return authority
+    host, colon, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
+    return host.rstrip(".") + colon + port
+
+
 def domain_matches(entries: frozenset[str], authority: str) -> bool:
     """True if `authority` (`host[:port]`), its host or a parent domain is in `entries`."""
     if not entries:
         return False
-    authority = authority.lower()
+    authority = _without_root_dot(authority.lower())
     if authority in entries:
         return True
     host = _host(authority)
@@ -63,7 +71,8 @@ class DomainPolicy:
         self.replace(blocked)
 
     def replace(self, blocked: Iterable[str]) -> None:
-        self._blocked = frozenset(entry.strip().lower() for entry in blocked if entry.strip())
+        self._blocked = frozenset(_without_root_dot(entry.strip().lower())
+                                  for entry in blocked if entry.strip())
 
     @property
     def blocked(self) -> frozenset[str]:
