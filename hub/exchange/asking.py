@@ -114,8 +114,8 @@ async def _send_dm(hub: Hub, volunteer: Volunteer, lines: list[str]) -> tuple[st
         try:
             actor_id = await resolve_actor_id(hub, volunteer.profile.handle or "")
         except FederationError as exc:
-            log.warning("cannot find the volunteer's account %s: %s",
-                        volunteer.profile.handle, exc)
+            log.warning("cannot find the account of volunteer %s: %s",
+                        volunteer.pseudonym, exc)
             return None
     note_id = await notify.dm(hub, actor_id, lines)
     return None if note_id is None else (note_id, actor_id)
@@ -156,7 +156,9 @@ async def answer(hub: Hub, stored: Ask, yes: bool, *, via: str,
     now = time.time() if now is None else now
     status = "yes" if yes else "no"
     target = await target_of(hub, stored)
-    if target is None or not target.open:
+    if target is None or not target.open or (
+            not target.local and not await offers.is_neighbour(hub, target.origin or "")):
+        # A need that closed, or whose hub our staff have unpaired since the ask.
         await ask_store.close_ask(hub.db, stored, now)
         return Answered(False, "expired")
     if not await ask_store.answer(hub.db, stored, status, via, now):

@@ -36,6 +36,12 @@ def error_response(request: web.Request, status: int, message: str) -> web.Respo
                        title=_TITLES.get(status, "Error"), message=message)
 
 
+def _route(request: web.Request) -> str:
+    """The route's pattern (`/me/{token}`), never the path itself: private links are paths."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -43,7 +49,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except FederationError as exc:
         return error_response(request, exc.status, exc.message)
     except StoreError as exc:
-        log.error("store error on %s %s: %s", request.method, request.path, exc)
+        log.error("store error on %s %s: %s", request.method, _route(request), exc)
         return error_response(request, 503, "the hub's database is unavailable; try again later")
     except web.HTTPException as exc:
         if exc.status < 400 or (exc.body is not None and exc.text != f"{exc.status}: {exc.reason}"):
