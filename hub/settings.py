@@ -111,8 +111,8 @@ class Settings:
     offer_expiry_hours: float = _doc(
         "Hours an offer between hubs (and its attestation of checks) stays open.", 72.0)
     auto_ask_top: int = _doc(
-        "Policy: ask this many top candidates for each open need, ours or a neighbour's, "
-        "nobody was asked about yet; 0: staff ask.", 0)
+        "Policy: ask this many top candidates for each of our open needs nobody was asked "
+        "about yet; 0: staff ask. Neighbours' needs are always asked about by staff.", 0)
     coordinator_name: str = _doc(
         "Who matched volunteers contact (sent after an acceptance); default: the hub's name.",
         "")

@@ -71,6 +71,8 @@ async def send_offer(hub: Hub, ask: Ask, target: Target, *, now: float) -> str |
     volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id)
     if volunteer is None or target.origin is None:
         return None
+    if not await is_neighbour(hub, target.origin):
+        return None  # unpaired since the ask: offer nobody to that hub
     need = to_matcher_need(target.need)
     today = datetime.fromtimestamp(now, UTC).date()
     checks = held_checks(await volunteer_store.list_checks(hub.db, volunteer.id),
@@ -129,6 +131,10 @@ async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> 
         raise ForbiddenActivity("only the hub the offer was made to may answer it")
     now = time.time()
     status = "accepted" if accepted else "rejected"
+    if accepted and (sent.expires_at <= now or not await is_neighbour(hub, sent.to_actor)):
+        # Too late, or a hub our staff have unpaired since: the volunteer's contact stays here.
+        await offer_store.answer_offer_sent(hub.db, sent, "expired", now=now)
+        return True
     if not await offer_store.answer_offer_sent(hub.db, sent, status, now=now):
         return True  # withdrawn or expired meanwhile, or a repeat: nothing more to do
     ask = await _ask_of(hub, sent.ask_id)

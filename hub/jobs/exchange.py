@@ -1,12 +1,13 @@
 """The matching sweep, every few minutes: asks and offers nobody answered in time expire, and
-under the `auto_ask_top` policy the best candidates for each open need not yet asked about
-(this hub's, or a neighbouring hub's) are asked."""
+under the `auto_ask_top` policy the best candidates for each of this hub's open needs not yet
+asked about are asked. A neighbour's need is asked about only by staff: offering a volunteer
+to another hub, whose yes releases their contact on that hub's Accept, is a staff decision."""
 
 from __future__ import annotations
 
 import logging
 
-from hub.exchange import asking, offers
+from hub.exchange import asking
 from hub.exchange.targets import Target
 from hub.runtime import Hub
 from hub.store import asks as ask_store
@@ -36,11 +37,8 @@ async def run_exchange_sweep(hub: Hub, job: Job, now: float) -> None:
 
 
 async def auto_ask(hub: Hub, now: float) -> int:
-    """Ask the top candidates for open needs nobody was asked about yet; how many asked."""
+    """Ask the top candidates for our open needs nobody was asked about yet; how many."""
     targets = [Target(n) for n in await need_store.list_needs(hub.db, statuses=OPEN)]
-    for remote in await need_store.list_remote_needs(hub.db):
-        if await offers.is_neighbour(hub, remote.actor):
-            targets.append(Target(remote))
     asked = 0
     for target in targets:
         if target.open and not await ask_store.list_asks(hub.db, **target.keys()):

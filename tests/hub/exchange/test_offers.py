@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 
 from federation.dispatch import RetryableError
 from federation.errors import ForbiddenActivity
-from hub.exchange.offers import CONTACT_BEFORE_ACCEPT_RETRY, receive_contact
+from hub.exchange.offers import CONTACT_BEFORE_ACCEPT_RETRY, is_neighbour, receive_contact
+from hub.jobs.exchange import auto_ask
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
 from tests.hub.exchange.factories import check, enhanced_need, volunteer
@@ -180,3 +182,68 @@ async def test_cancelling_a_need_rejects_its_open_offers(
         return row is not None and row.status == "rejected"
 
     await wait_until(rejected_at_b, what="the Reject at B")
+
+
+async def _unpair(b: RunningHub, a: RunningHub) -> None:
+    """B's staff stop following A: A is no longer B's neighbour."""
+    status, _ = await b.api("POST", "/api/v1/following/remove", {"target": a.actor_url})
+    assert status == 200
+    assert not await is_neighbour(b.hub, a.actor_url)
+
+
+async def test_an_accept_from_a_hub_unpaired_since_the_offer_releases_nothing(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    a, b = await _pair(hubs, smtp)
+    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    await _unpair(b, a)
+    status, _ = await a.api("POST", f"/api/v1/offers/{offer.uuid}/accept", {})
+    assert status == 200  # A cannot know; B decides what it releases
+
+    async def expired_at_b() -> bool:
+        row = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
+        return row is not None and row.status == "expired"
+
+    await wait_until(expired_at_b, what="the offer closed at B")
+    row = await a.hub.db.fetchone("SELECT contact FROM matches WHERE contact IS NOT NULL")
+    assert row is None  # Wen Li's contact never reached A
+
+
+async def test_a_yes_after_the_needs_hub_was_unpaired_offers_nothing(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    a, b = await _pair(hubs, smtp)
+    status, made = await b.api("POST", "/api/v1/volunteers",
+                               volunteer("Wen Li", consents={"match_neighbours": True}))
+    await b.api("POST", f"/api/v1/volunteers/{made['id']}/checks", check())
+    status, need = await a.api("POST", "/api/v1/needs", enhanced_need())
+    await wait_until(lambda: need_store.get_remote_need(b.hub.db, need["url"]),
+                     what="the need at B")
+    status, _ = await b.api("POST", "/api/v1/neighbour-needs/asks",
+                            {"need": need["url"], "volunteer": made["id"]})
+    assert status == 201
+    link = await wait_until(lambda: _link(smtp), what="the ask email")
+    await _unpair(b, a)
+    assert await _answer(link, "yes", b.base_url) == 200
+    assert await b.hub.db.fetchone("SELECT id FROM offers_sent") is None
+    row = await b.hub.db.fetchone("SELECT status FROM asks")
+    assert row["status"] == "expired"
+
+
+async def test_the_auto_ask_policy_never_offers_volunteers_to_another_hub(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # A neighbour's need is asked about only by staff here: a yes would become an offer whose
+    # acceptance releases the volunteer's contact to that hub.
+    a = await hubs("alder")
+    b = await hubs("birch", smtp_host="127.0.0.1", smtp_port=smtp.port,
+                   smtp_security="none", auto_ask_top=2)
+    await _follows(a, b)
+    await _follows(b, a)
+    status, made = await b.api("POST", "/api/v1/volunteers",
+                               volunteer("Wen Li", consents={"match_neighbours": True}))
+    await b.api("POST", f"/api/v1/volunteers/{made['id']}/checks", check())
+    status, need = await a.api("POST", "/api/v1/needs", enhanced_need())
+    assert status == 201, need
+    await wait_until(lambda: need_store.get_remote_need(b.hub.db, need["url"]),
+                     what="the need at B")
+    assert await auto_ask(b.hub, time.time()) == 0
+    assert await b.hub.db.fetchone("SELECT id FROM asks") is None
