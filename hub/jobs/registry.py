@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from hub.jobs import check_reminders, digest, exchange, mail_notices, reminders, volunteer_mail
+from hub.jobs import (
+    check_reminders,
+    digest,
+    exchange,
+    mail_notices,
+    reminders,
+    retention,
+    volunteer_mail,
+)
 from hub.jobs.runner import JobRunner
 from hub.runtime import Hub
 
@@ -13,7 +21,7 @@ def build_runner(hub: Hub) -> JobRunner:
                         reminders.plan_reminders, mail_notices.plan_mail_notices,
                         volunteer_mail.plan_volunteer_mail,
                         check_reminders.plan_check_reminders,
-                        exchange.plan_exchange_sweep]
+                        exchange.plan_exchange_sweep, retention.plan_retention]
     runner.handlers.update({
         "digest": digest.run_digest,
         "series_topup": digest.run_series_topup,
@@ -22,5 +30,6 @@ def build_runner(hub: Hub) -> JobRunner:
         "volunteer_mail": volunteer_mail.run_volunteer_mail,
         "check_reminder": check_reminders.run_check_reminder,
         "exchange_sweep": exchange.run_exchange_sweep,
+        "retention": retention.run_retention,
     })
     return runner
