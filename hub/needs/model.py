@@ -25,13 +25,13 @@ from hub.events.model import FieldError
 from hub.volunteers.model import (
     CHECK_TYPES,
     DAYS,
-    PARTS,
     concept_list,
     language_list,
     parse_district,
     round_coordinate,
     tag_list,
     term_list,
+    week_slots,
 )
 
 KINDS = ("one_off", "regular", "group_role")
@@ -155,19 +155,7 @@ def _distance(value: Any) -> float | None:
 
 def parse_slots(value: Any) -> dict[str, tuple[str, ...]]:
     """Weekly slots: {"tue": ["afternoon"]}, days mon..sun, parts morning/afternoon/evening."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise FieldError("slots", 'is an object: {"tue": ["afternoon", "evening"]}')
-    slots: dict[str, tuple[str, ...]] = {}
-    for day, parts in value.items():
-        if day not in DAYS:
-            raise FieldError("slots", f"unknown day {day!r}: use {', '.join(DAYS)}")
-        if not isinstance(parts, list) or any(p not in PARTS for p in parts):
-            raise FieldError("slots", f"{day}: parts of the day are {', '.join(PARTS)}")
-        if parts:
-            slots[day] = tuple(p for p in PARTS if p in parts)
-    return {day: slots[day] for day in DAYS if day in slots}
+    return week_slots("slots", value)
 
 
 def check_timezone(value: Any) -> str:

@@ -277,15 +277,19 @@ def language_list(name: str) -> Any:
     return parse
 
 
-def _availability(value: Any) -> dict[str, tuple[str, ...]]:
+def week_slots(name: str, value: Any) -> dict[str, tuple[str, ...]]:
+    """Weekly slots, {"tue": ["afternoon"]}: days mon..sun in order, parts of the day in
+    order, empty days left out; null is no slot. A volunteer's availability, a need's times."""
+    if value is None:
+        return {}
     if not isinstance(value, dict):
-        raise FieldError("availability", 'is an object: {"mon": ["morning", "evening"]}')
+        raise FieldError(name, 'is an object: {"mon": ["morning", "evening"]}')
     slots: dict[str, tuple[str, ...]] = {}
     for day, parts in value.items():
         if day not in DAYS:
-            raise FieldError("availability", f"unknown day {day!r}: use {', '.join(DAYS)}")
+            raise FieldError(name, f"unknown day {day!r}: use {', '.join(DAYS)}")
         if not isinstance(parts, list) or any(p not in PARTS for p in parts):
-            raise FieldError("availability", f"{day}: parts of the day are {', '.join(PARTS)}")
+            raise FieldError(name, f"{day}: parts of the day are {', '.join(PARTS)}")
         if parts:
             slots[day] = tuple(p for p in PARTS if p in parts)
     return {day: slots[day] for day in DAYS if day in slots}
@@ -314,7 +318,8 @@ _PROFILE_PARSERS: dict[str, Any] = {
     "latitude": lambda v: round_coordinate("latitude", v, 90),
     "longitude": lambda v: round_coordinate("longitude", v, 180),
     "skills": concept_list("skills"), "interests": concept_list("interests"),
-    "tags": tag_list, "languages": language_list("languages"), "availability": _availability,
+    "tags": tag_list, "languages": language_list("languages"),
+    "availability": lambda v: week_slots("availability", v),
     "max_commitments": lambda v: _count("max_commitments", v, 1, MAX_COMMITMENTS),
     "consents": _consents,
 }
