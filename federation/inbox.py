@@ -36,9 +36,10 @@ from federation.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
-from federation.keys import KeyLookup
+from federation.keys import KeyLookup, PublicKey
 from federation.policy import authority_of
-from federation.signatures import verify_request
+from federation.signatures import verify_request, verify_with_key
+from federation.verifier import Checked, Refused, VerifierPool
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 _SIMPLE_ORIGIN = re.compile(r"(https?)://([a-z0-9.-]+)(?::([0-9]{1,5}))?(?=[/?#]|\Z)")
 
 Outcome = Literal["done", "ignored", "failed"]
+YIELD_EVERY = 8  # activities the processor handles between two turns of the event loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,9 @@ class InboxReceiver:
                  is_blocked: Callable[[str], bool] | None = None,
                  on_stored: Callable[[], None] | None = None,
                  rate_limit: HostRateLimit | None = None,
-                 on_verified: Callable[[str], None] | None = None) -> None:
+                 on_verified: Callable[[str], None] | None = None,
+                 verifier: VerifierPool | None = None,
+                 cached_key: Callable[[str], PublicKey | None] | None = None) -> None:
         self._store = store
         self._key_lookup = key_lookup
         # Behind a reverse proxy request.url is the proxy's view; signatures cover the public one.
@@ -125,6 +129,15 @@ class InboxReceiver:
         self._on_stored = on_stored
         self._rate_limit = rate_limit
         self._on_verified = on_verified  # told the host (host[:port]) of each verified signer
+        # With both, deliveries signed by a key held in memory are checked in a worker
+        # process (federation.verifier); anything else here, by the same functions.
+        self._verifier = verifier
+        self._cached_key = cached_key
+
+    @property
+    def verifier(self) -> VerifierPool | None:
+        """The verifier processes this inbox uses, if any."""
+        return self._verifier
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
@@ -145,21 +158,42 @@ class InboxReceiver:
         self._check_rate(key_id, spend=False)
         check_media_type(request.content_type)
         body = await read_capped(request, self._max_body)
-        activity = parse_activity(body, self._max_depth)
-        activity_id, actor_id = activity_ids(activity)
-        self._refuse_blocked(actor_id)
-        verified = await verify_request(
-            request.method, self._base_url + request.raw_path, request.headers, body,
-            self._key_lookup, window=self._window)
-        if verified.owner != actor_id:
-            # CVE-2025-54888: a valid signature by someone else proves nothing about the actor.
-            raise SignatureError(
-                f"the request is signed by {verified.owner}, not by the actor {actor_id}")
-        check_origins(activity, actor_id)
-        self._check_rate(verified.key_id, spend=True)
+        url = self._base_url + request.raw_path
+        checked = await self._check_in_worker(request, url, key_id, body)
+        if checked is None:
+            activity = parse_activity(body, self._max_depth)
+            activity_id, actor_id = activity_ids(activity)
+            self._refuse_blocked(actor_id)
+            verified = await verify_request(request.method, url, request.headers, body,
+                                            self._key_lookup, window=self._window)
+            check_signer(verified.owner, actor_id)
+            check_origins(activity, actor_id)
+            signer = verified.key_id
+        else:
+            activity_id, actor_id, signer = checked.activity_id, checked.actor_id, checked.key_id
+        self._check_rate(signer, spend=True)
         if self._on_verified is not None:
-            self._on_verified(_sender(verified.key_id))
+            self._on_verified(_sender(signer))
         return activity_id, actor_id, body
+
+    async def _check_in_worker(self, request: web.Request, url: str, key_id: str | None,
+                               body: bytes) -> Checked | None:
+        """The checks in a verifier process, in the same order; None: do them here."""
+        if self._verifier is None or self._cached_key is None or not key_id:
+            return None
+        key = self._cached_key(key_id)
+        if key is None:
+            return None
+        result = await self._verifier.check(request.method, url, request.raw_headers, body,
+                                            key, window=self._window,
+                                            max_depth=self._max_depth)
+        if isinstance(result, Refused):
+            if result.actor_id:
+                self._refuse_blocked(result.actor_id)
+            raise result.error
+        if result is not None:
+            self._refuse_blocked(result.actor_id)
+        return result
 
     def _refuse_blocked(self, url: str | None) -> None:
         if self._is_blocked is None or not url:
@@ -185,6 +219,28 @@ class InboxReceiver:
         wait = self._rate_limit.take(host) if spend else self._rate_limit.peek(host)
         if wait > 0:
             raise RateLimited(f"too many activities from {host}", retry_after=wait)
+
+
+def check_signer(owner: str, actor_id: str) -> None:
+    """The key's owner must be the activity's actor."""
+    if owner != actor_id:
+        # CVE-2025-54888: a valid signature by someone else proves nothing about the actor.
+        raise SignatureError(f"the request is signed by {owner}, not by the actor {actor_id}")
+
+
+def verify_known(activity: Mapping[str, Any], actor_id: str, method: str, url: str,
+                 headers: Mapping[str, str], body: bytes, key: PublicKey, *,
+                 window: int) -> str | None:
+    """The checks after parsing, with the signer's key already in hand and no I/O (what a
+    verifier process runs): the signature, signer = actor, the origins. Returns the key id,
+    or None when only `verify_request` can decide (another key is named, or the signature
+    does not verify with this one and a refreshed key might)."""
+    verified = verify_with_key(method, url, headers, body, key, window=window)
+    if verified is None:
+        return None
+    check_signer(verified.owner, actor_id)
+    check_origins(activity, actor_id)
+    return verified.key_id
 
 
 def _sender(key_id: str) -> str:
@@ -378,7 +434,13 @@ class InboxProcessor:
             items = await self._store.claim(self._batch)
             # The batch's outcomes are written together, in one commit, after it is done: a
             # crash before they land only means those activities run again.
-            marks = [await self._process(item) for item in items]
+            marks = []
+            for n, item in enumerate(items, 1):
+                marks.append(await self._process(item))
+                if n % YIELD_EVERY == 0:
+                    # Most activities are handled without waiting for anything: let the
+                    # requests in flight move between them, or a batch holds them all up.
+                    await asyncio.sleep(0)
             if marks:
                 await self._store.record(marks)
             return len(items)

@@ -12,6 +12,7 @@ as in tests and the demo, differ only by port.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from federation.netguard import parse_ip
@@ -19,10 +20,12 @@ from federation.netguard import parse_ip
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
+@lru_cache(maxsize=4096)
 def authority_of(url: str) -> str:
     """The `host[:port]` a URL points at, lower-cased, its scheme's default port left out.
 
-    Raises ValueError for a malformed port."""
+    Raises ValueError for a malformed port. Cached: the inbox asks it of the same few key
+    ids several times a request."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower().rstrip(".")  # "example." is "example"
     if ":" in host:

@@ -111,6 +111,51 @@ async def verify_request(
     return await _verify_cavage(value, method, url, normalised, body, key_lookup, now, window)
 
 
+def verify_with_key(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    key: PublicKey,
+    *,
+    now: float | None = None,
+    window: int = cavage.DEFAULT_WINDOW,
+) -> Verified | None:
+    """`verify_request` with a key already in hand, and no I/O: for a worker process.
+
+    Raises `SignatureError` as `verify_request` would for a malformed, expired or
+    mismatched request. Returns None where `verify_request` would look a key up: the
+    signature names another key, or does not verify with this one (it may have been
+    rotated); the caller then takes the full path, which can refresh the key.
+    """
+    normalised = cavage.normalise_headers(headers)
+    now = time.time() if now is None else now
+    if "signature-input" in normalised:
+        errors: list[SignatureError] = []
+        for entry in rfc9421.parse_signatures(normalised):
+            try:
+                rfc9421.check_entry(entry, method, url, normalised, body, now=now,
+                                    window=window)
+            except SignatureError as exc:
+                errors.append(exc)
+                continue
+            if entry.key_id != key.key_id:
+                return None
+            if rfc9421.entry_verifies(entry, method, url, normalised, key.public_key):
+                return Verified(key_id=key.key_id, owner=key.owner, scheme=RFC9421)
+            return None
+        raise errors[0]
+    value = normalised.get("signature") or cavage.authorization_signature(normalised)
+    if not value:
+        raise SignatureError("no signature")
+    params = cavage.parse_signature_header(value)
+    names = cavage.check_request(params, method, normalised, body, now=now, window=window)
+    if params["keyId"] != key.key_id or not cavage.signature_verifies(
+            params, names, method, url, normalised, key.public_key):
+        return None
+    return Verified(key_id=key.key_id, owner=key.owner, scheme=DRAFT_CAVAGE)
+
+
 _date_cache: tuple[int, str] = (0, "")
 
 

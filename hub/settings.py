@@ -55,6 +55,9 @@ class Settings:
         "Activities one remote host may deliver per inbox_rate_window (429 past it); 0: no limit.",
         600)
     inbox_rate_window: float = _doc("Seconds over which inbox_rate_limit is counted.", 60.0)
+    inbox_verifiers: int = _doc(
+        "Worker processes that check inbox signatures beside the event loop; -1: one fewer "
+        "than the machine's cores, at most 4; 0: none, all checks in the event loop.", -1)
     fetch_max_bytes: int = _doc("Largest remote document the fetcher reads.", 1_000_000)
     fetch_connect_timeout: float = _doc("Seconds to connect when fetching.", 5.0)
     fetch_read_timeout: float = _doc("Seconds to wait for data when fetching.", 10.0)
@@ -251,6 +254,8 @@ def _validate(s: Settings) -> None:
         raise SettingsError("check_reminder_days is a number of days from 0 to 3650")
     if s.staff_email and "@" not in s.staff_email:
         raise SettingsError("staff_email must be an email address")
+    if not -1 <= s.inbox_verifiers <= 64:
+        raise SettingsError("inbox_verifiers must be -1 (automatic), 0 (none) or up to 64")
     if s.inbox_rate_limit < 0 or s.inbox_rate_window <= 0:
         raise SettingsError("inbox_rate_limit must be 0 or more and inbox_rate_window positive")
     _validate_area(s)

@@ -89,6 +89,10 @@ class RemoteActors:
         self._forget_keys(actor.id)
         return actor
 
+    def cached_key(self, key_id: str) -> PublicKey | None:
+        """The signer's public key if it is in memory; never reads or fetches."""
+        return self._keys.get(key_id)
+
     async def key_lookup(self, key_id: str, *, refresh: bool = False) -> PublicKey:
         """The signer's public key: memory, then the store, then the network."""
         if not refresh:

@@ -24,6 +24,7 @@ from federation.errors import KeyNotFound, ValidationError
 from federation.inbox import InboxProcessor, InboxReceiver, too_deep
 from federation.keys import PublicKey, SigningKey, generate_rsa_key
 from federation.signatures import sign_request
+from federation.verifier import VerifierPool
 from hub.store.db import Database
 from hub.store.inbound import SqliteInboundStore, counts, get_item
 
@@ -84,21 +85,40 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.close()
 
 
-def inbox_app(db: Database) -> web.Application:
+def cached(key_id: str) -> PublicKey | None:
+    for key, owner in ((ALICE_KEY, ALICE), (MALLORY_KEY, MALLORY)):
+        if key.key_id == key_id:
+            return PublicKey(key_id, owner, key.private_key.public_key())
+    return None
+
+
+def inbox_app(db: Database, verifier: VerifierPool | None = None) -> web.Application:
     receiver = InboxReceiver(SqliteInboundStore(db), lookup, base_url=PUBLIC + "/",
                              max_body=MAX_BODY, max_depth=32,
-                             is_blocked=lambda host: host == "blocked.example")
+                             is_blocked=lambda host: host == "blocked.example",
+                             verifier=verifier, cached_key=cached)
     app = web.Application()
     app.router.add_post("/inbox", receiver.handle)
     app.router.add_post("/users/{name}/inbox", receiver.handle)
     return app
 
 
-@pytest.fixture
-async def inbox(serve: StartServer, db: Database) -> AsyncIterator[Inbox]:
-    server = await serve(inbox_app(db))
-    async with aiohttp.ClientSession() as session:
-        yield Inbox(server, db, session)
+# Every test of the receiver runs twice: with the checks in the event loop, and with a
+# verifier process (federation.verifier) doing them for keys held in memory.
+@pytest.fixture(params=["in-process", "verifier process"])
+async def inbox(request: pytest.FixtureRequest, serve: StartServer,
+                db: Database) -> AsyncIterator[Inbox]:
+    verifier = VerifierPool(1, start_after=0) if request.param == "verifier process" else None
+    if verifier is not None:
+        async with asyncio.timeout(30):
+            await verifier.ready()
+    server = await serve(inbox_app(db, verifier))
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Inbox(server, db, session)
+    finally:
+        if verifier is not None:
+            await verifier.close()
 
 
 async def test_valid_delivery_is_stored_once_and_duplicates_still_get_202(
@@ -151,6 +171,10 @@ REJECTED = [
     ("delete of a foreign object", {},
      follow(type="Delete", object=[{"id": "http://alice.example/notes/1"}]), 400),
     ("blocked actor host", {"key": None},
+     follow(id="https://blocked.example/1", actor="https://blocked.example/u"), 403),
+    # Signed by a key held in memory, so checked in the verifier process in that variant:
+    # the block still comes before the signer check, as in the event loop.
+    ("blocked actor host, signed by a known key", {},
      follow(id="https://blocked.example/1", actor="https://blocked.example/u"), 403),
 ]
 
