@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -58,6 +58,9 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
+        self._writes: list[_Write] = []  # run_in_writer calls waiting for the next transaction
+        self._sources: list[_Source] = []  # GroupCommits with items waiting for it
+        self._writing: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path, *, synchronous: str = "FULL") -> Database:
@@ -127,54 +130,81 @@ class Database:
             await conn.executemany(sql, rows)
 
     async def run_in_writer(self, fn: Any, *args: Any) -> Any:
-        """Run `fn(sqlite3_connection, *args)` on the writer's thread inside one transaction.
+        """Run `fn(sqlite3_connection, *args)` on the writer's thread inside a transaction.
 
         Batches of many small statements cost one thread hand-off instead of one each
-        (see ARCHITECTURE.md: ~100 µs a hop against ~10 µs a statement).
-        The whole transaction (BEGIN IMMEDIATE, `fn`, COMMIT, or ROLLBACK on any error) is
-        one call on the writer's thread: one hand-off, not three. As with `transaction()`,
-        a caller cancelled before the COMMIT has begun leaves nothing written, and the lock
-        is held until the writer's thread is done with the transaction.
+        (see ARCHITECTURE.md: ~100 µs a hop against ~10 µs a statement). Calls that arrive
+        while the writer is busy share the next transaction with each other and with the
+        batches of every `GroupCommit` (BEGIN IMMEDIATE, each write in a savepoint of its
+        own, one COMMIT: one hand-off and one fsync for all), and each caller hears only
+        of its own `fn`: its result, or its error with its writes rolled back. A caller
+        cancelled before the COMMIT has begun leaves nothing written; one cancelled later
+        waits until the transaction is done, then hears of it.
         """
-        cancelled = False
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        write = _Write(fn, args, future)
+        self._writes.append(write)
+        self._start_writing()
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            write.cancelled = True
+            if future.done():
+                if not future.cancelled():
+                    future.exception()  # retrieved: the caller hears of its cancellation
+            else:
+                await asyncio.wait([future])
+            raise
 
-        def call(conn: sqlite3.Connection) -> Any:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot start a write: {exc}") from exc
-            try:
-                result = fn(conn, *args)
-                if cancelled:
-                    raise asyncio.CancelledError
-            except BaseException as exc:
-                with contextlib.suppress(sqlite3.Error):  # a full disk may refuse this too
-                    conn.rollback()
-                failure = storage_error(exc)
-                if failure is not None:
-                    raise failure from exc
-                raise
-            try:
-                conn.commit()
-            except sqlite3.Error as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.rollback()
-                raise storage_error(exc) or StoreError(f"cannot commit: {exc}") from exc
-            return result
+    def write_soon(self, source: _Source) -> None:
+        """A `GroupCommit` has items for the next transaction."""
+        if source not in self._sources:
+            self._sources.append(source)
+        self._start_writing()
 
-        async with self._lock:
-            writer = self._writer
-            done = asyncio.ensure_future(writer._execute(call, writer._conn))
-            try:
-                return await asyncio.shield(done)
-            except asyncio.CancelledError:
-                if done.done():
-                    raise
-                cancelled = True
-                await asyncio.wait([done])
-                if not done.cancelled():
-                    done.exception()  # retrieved: the caller hears of its cancellation
-                raise
+    async def drained(self) -> None:
+        """Wait until the writer has nothing queued or in flight."""
+        while self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    def _start_writing(self) -> None:
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_all())
+
+    def _next_batch(self) -> list[_Write]:
+        batch = []
+        for write in self._writes:
+            if not write.cancelled:
+                batch.append(write)
+            elif write.future is not None and not write.future.done():
+                write.future.cancel()
+        self._writes = []
+        sources, self._sources = self._sources, []
+        for source in sources:
+            taken = source.take()
+            if taken is not None:
+                fn, args, done = taken
+                batch.append(_Write(fn, args, None, done))
+        return batch
+
+    async def _write_all(self) -> None:
+        """Write everything queued, one transaction per turn of the writer."""
+        while self._writes or self._sources:
+            async with self._lock:
+                batch = self._next_batch()
+                if not batch:
+                    continue
+                writer = self._writer
+                try:
+                    outcomes = await writer._execute(_run_batch, writer._conn, batch)
+                except BaseException as exc:
+                    for write in batch:
+                        write.finish(False, exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    continue
+            for write, (ok, value) in zip(batch, outcomes, strict=True):
+                write.finish(ok, value)
 
     async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file and truncate the log, so pages as
@@ -226,6 +256,91 @@ class Database:
 
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))
+
+
+class _Source(Protocol):
+    """Where a transaction finds more to write: a `GroupCommit`'s queue."""
+
+    def take(self) -> tuple[Any, tuple[Any, ...], Any] | None: ...
+
+
+class _Write:
+    """One write waiting for, or in, a transaction: `fn(conn, *args)`, then `done(ok,
+    result or error)`; `future` is the `run_in_writer` caller's, if any."""
+
+    __slots__ = ("args", "cancelled", "done", "fn", "future")
+
+    def __init__(self, fn: Any, args: tuple[Any, ...], future: asyncio.Future[Any] | None,
+                 done: Any = None) -> None:
+        self.fn, self.args, self.future = fn, args, future
+        self.done = done
+        self.cancelled = False
+
+    def finish(self, ok: bool, value: Any) -> None:
+        if self.done is not None:
+            self.done(ok, value)
+            return
+        future = self.future
+        if future is None or future.done():
+            return
+        if ok:
+            future.set_result(value)
+        elif isinstance(value, asyncio.CancelledError):
+            future.cancel()
+        else:
+            future.set_exception(value)
+
+
+def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple[bool, Any]]:
+    """One transaction for a batch of writes, on the writer's thread: (ok, result or error)
+    for each. Alone, a write's error rolls the transaction back; in company, a savepoint
+    does, so the others still commit. If SQLite itself abandons the transaction (a full
+    disk can), every write of the batch gets the error: none of them is stored."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot start a write: {exc}") from exc
+    alone = len(batch) == 1
+    outcomes: list[tuple[bool, Any]] = []
+    for write in batch:
+        if not alone:
+            conn.execute("SAVEPOINT write")
+        try:
+            result = write.fn(conn, *write.args)
+            if write.cancelled:
+                raise asyncio.CancelledError
+        except BaseException as exc:
+            error = storage_error(exc) or exc
+            if alone or not conn.in_transaction or not _undo(conn):
+                with contextlib.suppress(sqlite3.Error):  # a full disk may refuse this too
+                    conn.rollback()
+                if not alone:
+                    return [(False, error)] * len(batch)
+                if error is not exc:
+                    raise error from exc
+                raise
+            outcomes.append((False, error))
+            continue
+        if not alone:
+            conn.execute("RELEASE write")
+        outcomes.append((True, result))
+    try:
+        conn.commit()
+    except sqlite3.Error as exc:
+        with contextlib.suppress(sqlite3.Error):
+            conn.rollback()
+        raise storage_error(exc) or StoreError(f"cannot commit: {exc}") from exc
+    return outcomes
+
+
+def _undo(conn: sqlite3.Connection) -> bool:
+    """Roll back to the current write's savepoint; False if even that fails."""
+    try:
+        conn.execute("ROLLBACK TO write")
+        conn.execute("RELEASE write")
+    except sqlite3.Error:
+        return False
+    return True
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

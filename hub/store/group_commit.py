@@ -2,15 +2,16 @@
 
 One commit costs a thread hop and an fsync whether it writes one row or a hundred (see
 ARCHITECTURE.md: ~45k rows/s in batches against ~5-10k/s one commit each). A `GroupCommit`
-queues items from concurrent callers; one writer task applies everything queued in one
-transaction with `Database.run_in_writer`, then resolves each caller's future. While a commit
+queues items of one kind from concurrent callers; the database's writer takes everything
+queued (in every `GroupCommit`, and every `run_in_writer` call) into its next transaction,
+where `apply(conn, items)` writes them, then resolves each caller's future. While a commit
 is in flight new items pile up, so batches grow exactly when load does and a lone write
 waits for nobody. A caller's `submit` returns only after its row is committed.
 
 Where writes trickle in one by one (delivery outcomes, as answers arrive) the commits stay
 small: an fsync'd commit costs ~190 µs of CPU whether it holds one row or fifty (~14 µs a
-row then). A `linger` makes each batch wait that long for company before it is written,
-trading that much latency for fewer commits.
+row then). A `linger` makes an item wait up to that long for company before it asks for a
+transaction of its own; any transaction that starts meanwhile takes it along.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from hub.store.db import Database
 
@@ -38,46 +39,56 @@ class GroupCommit(Generic[T, R]):
         self._max_batch = max_batch
         self._linger = linger
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     async def submit(self, item: T) -> R:
         """Queue `item`; returns its result once the transaction holding it has committed."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
+        if self._linger <= 0 or len(self._queue) >= self._max_batch:
+            self._db.write_soon(self)
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._linger, self._due)
         return await future
+
+    def _due(self) -> None:
+        self._timer = None
+        if self._queue:
+            self._db.write_soon(self)
+
+    def take(self) -> tuple[Callable[..., Any], tuple[Any, ...], Callable[..., None]] | None:
+        """For the database's writer: the next batch as (fn, args, done), or None."""
+        if not self._queue:
+            return None
+        batch = self._queue[: self._max_batch]
+        del self._queue[: len(batch)]
+        if self._queue:
+            self._db.write_soon(self)  # the rest goes in the next transaction
+
+        def done(ok: bool, value: Any) -> None:
+            for n, (_, future) in enumerate(batch):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value[n])
+                elif isinstance(value, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(value)
+
+        return self._apply, ([item for item, _ in batch],), done
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is committed (or has failed)."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+        if self._queue:
+            self._db.write_soon(self)
+        await self._db.drained()
 
     def abandon(self) -> None:
         """Drop what is queued and not yet being written (a shutdown that must not wait)."""
         queued, self._queue = self._queue, []
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for _, future in queued:
             future.cancel()
-        if self._task is not None:
-            self._task.cancel()
-
-    async def _drain(self) -> None:
-        while self._queue:
-            if self._linger > 0 and len(self._queue) < self._max_batch:
-                await asyncio.sleep(self._linger)
-            batch = self._queue[: self._max_batch]
-            del self._queue[: len(batch)]
-            try:
-                results = await self._db.run_in_writer(self._apply, [item for item, _ in batch])
-            except asyncio.CancelledError:
-                for _, future in batch:
-                    future.cancel()
-                raise
-            except Exception as exc:  # every caller of the batch sees the store's error
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)

@@ -15,32 +15,57 @@ from federation.inbox import InboundItem, InboundMark
 from hub.store.db import Database
 from hub.store.group_commit import GroupCommit
 
-# ON CONFLICT on the id only: a NOT NULL or CHECK violation must still fail loudly.
+# ON CONFLICT on the key only: a NOT NULL or CHECK violation must still fail loudly.
 # Deduplicated by id and body (0007_inbound_dedupe.sql): a redelivery is stored once, while
 # Mobilizon's Updates, which reuse their Create's id, are new activities.
-_INSERT = ("INSERT INTO inbound (activity_id, dedupe_key, actor_id, body, received_at) "
-           "VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING")
-_DONE = ("UPDATE inbound SET state = ?, error = ?, processed_at = ?, attempts = attempts + 1 "
-         "WHERE id = ?")
+_COLUMNS = "(activity_id, dedupe_key, actor_id, body, received_at)"
 _RETRY = ("UPDATE inbound SET next_attempt_at = ?, error = ?, attempts = attempts + 1 "
           "WHERE id = ? AND state = 'pending'")
+# Rows per statement: 5 variables a row, under SQLite's 32,766.
+_CHUNK = 500
 
 
 _Row = tuple[str, str, str, bytes, float]
 
 
 def _insert_batch(conn: sqlite3.Connection, rows: list[_Row]) -> list[bool]:
-    # One statement per row, not executemany: each caller needs its own "was it new?".
-    return [conn.execute(_INSERT, row).rowcount == 1 for row in rows]
+    """Insert a batch; for each row, was it new? A few statements for the whole batch, not
+    one per row: on the writer's thread each statement waits for the GIL again, and the
+    event loop holds it most of the time during a burst."""
+    known: set[str] = set()
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        known.update(key for (key,) in conn.execute(
+            f"SELECT dedupe_key FROM inbound WHERE dedupe_key IN ({marks})",
+            [row[1] for row in chunk]))
+        values = ",".join(["(?,?,?,?,?)"] * len(chunk))
+        conn.execute(f"INSERT INTO inbound {_COLUMNS} VALUES {values} "
+                     "ON CONFLICT (dedupe_key) DO NOTHING",
+                     [field for row in chunk for field in row])
+    new = []
+    for row in rows:  # the same activity twice in one batch: only the first is new
+        new.append(row[1] not in known)
+        known.add(row[1])
+    return new
 
 
-_Marks = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]  # (_DONE rows, _RETRY rows)
+_Marks = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]  # (done rows, _RETRY rows)
 
 
 def _mark_batch(conn: sqlite3.Connection, batches: list[_Marks]) -> list[None]:
+    # Outcomes that say the same (state, error) are one UPDATE: most of a batch is "done".
+    same: dict[tuple[Any, Any, Any], list[int]] = {}
     for done, retry in batches:
-        conn.executemany(_DONE, done)
+        for state, error, now, item_id in done:
+            same.setdefault((state, error, now), []).append(item_id)
         conn.executemany(_RETRY, retry)
+    for (state, error, now), ids in same.items():
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            conn.execute("UPDATE inbound SET state = ?, error = ?, processed_at = ?, "
+                         f"attempts = attempts + 1 WHERE id IN ({','.join('?' * len(chunk))})",
+                         [state, error, now, *chunk])
     return [None] * len(batches)
 
 

@@ -83,3 +83,70 @@ async def test_group_commit_with_a_linger_gathers_trickling_writes_into_one_comm
         assert batches == [3, 1]
     finally:
         await db.close()
+
+
+async def test_writes_waiting_together_share_a_commit_and_fail_alone(tmp_path: Path) -> None:
+    """Writes queued while the writer is busy go into one transaction; a write that fails
+    is rolled back to its own savepoint, and the others still commit."""
+    db = await Database.open(tmp_path / "hub.db")
+    try:
+        await db.migrate()
+        gate = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def hold(conn: sqlite3.Connection) -> None:  # keeps the writer busy a moment
+            asyncio.run_coroutine_threadsafe(gate.wait(), loop).result(5)
+
+        def insert(conn: sqlite3.Connection, label: str) -> str:
+            conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                         "VALUES (?, ?, 0)", (label, label))
+            return label
+
+        def fail(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                         "VALUES ('doomed', 'doomed', 0)")
+            raise ValueError("this write changed its mind")
+
+        batches: list[int] = []
+
+        def apply(conn: sqlite3.Connection, items: list[str]) -> list[str]:
+            batches.append(len(items))
+            return [insert(conn, item) for item in items]
+
+        commits = GroupCommit(db, apply)
+        busy = asyncio.ensure_future(db.run_in_writer(hold))
+        await asyncio.sleep(0.05)
+        waiting = [asyncio.ensure_future(db.run_in_writer(insert, "a")),
+                   asyncio.ensure_future(db.run_in_writer(fail)),
+                   asyncio.ensure_future(commits.submit("b")),
+                   asyncio.ensure_future(commits.submit("c")),
+                   asyncio.ensure_future(db.run_in_writer(insert, "d"))]
+        await asyncio.sleep(0.05)
+        gate.set()
+        await busy
+        results = await asyncio.gather(*waiting, return_exceptions=True)
+        assert results[0] == "a" and results[2:] == ["b", "c", "d"]
+        assert isinstance(results[1], ValueError)
+        assert batches == [2]  # both GroupCommit items in the one shared transaction
+        labels = {r[0] for r in await db.fetchall("SELECT label FROM api_tokens")}
+        assert labels == {"a", "b", "c", "d"}
+    finally:
+        await db.close()
+
+
+async def test_a_lone_write_that_fails_leaves_nothing(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "hub.db")
+    try:
+        await db.migrate()
+
+        def fail(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                         "VALUES ('x', 'x', 0)")
+            conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                         "VALUES ('x', 'again', 0)")
+
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.run_in_writer(fail)
+        assert await db.fetchval("SELECT count(*) FROM api_tokens") == 0
+    finally:
+        await db.close()
