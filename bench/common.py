@@ -93,6 +93,19 @@ def machine_busy() -> float:
     return (sum(ticks) - idle - iowait) / os.sysconf("SC_CLK_TCK")
 
 
+def processes_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds each of these processes has used so far (those still running)."""
+    found = {}
+    for pid in pids:
+        try:
+            # Fields after the command name (which may hold spaces): utime is the 12th.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
 def thread_cpu() -> dict[str, float]:
     """CPU seconds each live thread of this process has run so far, keyed by its name and
     native id (from /proc/self/task/*/schedstat, nanosecond resolution)."""

@@ -39,6 +39,7 @@ import multiprocessing
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -50,6 +51,7 @@ from aiohttp import web
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+
 from bench.common import (
     bound_socket,
     busy_warning,
@@ -60,6 +62,7 @@ from bench.common import (
     port_of,
     print_pairs,
     print_table,
+    processes_cpu,
     serve,
     watchdog,
 )
@@ -74,7 +77,7 @@ from hub.store import inbound
 from hub.store.actors import RemoteActor, upsert_actor
 from hub.store.db import Database
 from hub.store.inbound import SqliteInboundStore
-from hub.web.keys import HUB
+from hub.web.keys import HUB, INBOX
 
 GOAL = 0.35  # the hub's rate as a share of the bare handler's
 # Requests signed per second of hub load: above what the hub reaches on our 2-core machines,
@@ -96,6 +99,7 @@ class Options:
     client: str
     processor: bool
     breakdown: bool
+    settings: dict[str, Any]  # hub settings to change (--set), e.g. inbox_verifiers=0
 
 
 def parse_args(argv: list[str] | None) -> Options:
@@ -112,9 +116,24 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--breakdown", action="store_true",
                         help="also time the receipt path alone (no store) and with the store "
                              "but outside the app; implies --processor off")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a hub setting for this run, e.g. inbox_verifiers=0 (repeatable)")
     a = parser.parse_args(argv)
     return Options(a.seconds, a.concurrency, a.rounds, a.actors, a.warmup, a.client,
-                   a.processor == "on" and not a.breakdown, a.breakdown)
+                   a.processor == "on" and not a.breakdown, a.breakdown,
+                   dict(_setting(text, parser) for text in a.set))
+
+
+def _setting(text: str, parser: argparse.ArgumentParser) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        parser.error(f"--set takes NAME=VALUE, not {text!r}")
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
 
 
 # The server's side --------------------------------------------------------------------------
@@ -200,17 +219,25 @@ class Runner:
 
     def __init__(self, conn: Connection, opts: Options) -> None:
         self._conn, self._opts = conn, opts
+        self.helpers: Callable[[], list[int]] = list  # the hub's verifier processes
+
+    def _cpu(self) -> tuple[float, dict[int, float]]:
+        return time.process_time(), processes_cpu(self.helpers())
 
     async def receive(self) -> Any:
         # A blocking recv in a thread: this event loop stays free to serve.
         return await asyncio.get_running_loop().run_in_executor(None, self._conn.recv)
 
     async def fire(self, server: str, url: str) -> Run:
-        cpu, busy, wall = time.process_time(), machine_busy(), time.perf_counter()
+        (cpu, helpers), busy, wall = self._cpu(), machine_busy(), time.perf_counter()
         once = server in STORING  # a stored activity id is only new once
         self._conn.send(("fire", url, self._opts.seconds, self._opts.warmup, once))
         shot: Shot = await self.receive()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        (cpu_after, helpers_after), wall = self._cpu(), time.perf_counter() - wall
+        # The server's CPU: this process, and the hub's verifier processes (started during
+        # the run or before it), which do the signature checks.
+        cpu = cpu_after - cpu + sum(t - helpers.get(pid, 0.0)
+                                    for pid, t in helpers_after.items())
         others = (machine_busy() - busy - cpu - shot.total_cpu) / wall
         return Run(server, shot, cpu, self._opts.warmup, max(0.0, others))
 
@@ -263,6 +290,9 @@ async def measure(opts: Options, runner: Runner, settings: Settings,
     if not opts.processor:
         InboxProcessor.run_forever = _idle_processor  # type: ignore[method-assign]
     hub_app, servers = await serve_all(opts, settings, bare_sock, hub_sock)
+    verifier = hub_app[INBOX].verifier
+    if verifier is not None:
+        runner.helpers = verifier.pids
     runs = []
     try:
         for n in range(opts.rounds):
@@ -392,7 +422,8 @@ async def run(opts: Options, time_limit: float) -> int:
         # The per-host inbox budget is still checked on every request (its cost is in the
         # figures), but set above what ten simulated hosts sending everything would spend.
         settings = await init_hub(Path(tmp) / "hub", domain=f"127.0.0.1:{port_of(hub_sock)}",
-                                  name="hub", dev=True, inbox_rate_limit=1_000_000)
+                                  name="hub", dev=True,
+                                  **{"inbox_rate_limit": 1_000_000, **opts.settings})
         print_pairs("Set-up", [
             ("hub database", f"{settings.database_path} ({filesystem_of(Path(tmp))}, "
                              f"synchronous={settings.sqlite_synchronous})"),
