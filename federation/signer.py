@@ -1,103 +1,116 @@
-"""Signing deliveries on a few threads, in batches.
+"""Signing deliveries on a few threads that pull their own work.
 
-RSA signing releases the GIL, so threads sign while the event loop sends. One executor call
-per signature cost the loop ~40 µs in hand-offs (the executor's future and lock, the
-result posted back, an asyncio future chained to it) on top of the ~800 µs signature.
-`BatchSigner` hands the threads whole batches instead: a request to sign waits in a list,
-and whenever a thread is free it takes everything waiting (up to `max_batch`: small
-enough that the last batches of a fan-out keep both threads busy). While the
-threads are busy the list grows, so batches are large exactly when a fan-out is, and a lone
-delivery still goes out at once.
+RSA signing releases the GIL, so threads sign while the event loop sends. A request to sign
+goes into a thread-safe queue, and each signing thread takes the next one as soon as it is
+free, without waiting for the event loop. It hands results back a few at a time (one wake-up
+of the loop for several), and at once when the queue is empty: the first signed deliveries of
+a fan-out go out while the rest are still being signed.
+
+An earlier design had the event loop hand whole batches to an executor (fewer hand-offs per
+signature), but a thread that finished its batch then waited for a busy event loop to give
+it the next one, and a batch's first signature waited for its last: on two cores the
+signing threads sat idle ~15% of a fan-out (bench/fanout.py, docs/performance.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_Outcome = tuple[bool, Any]  # (True, result) or (False, exception)
+_Job = tuple[asyncio.AbstractEventLoop, Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]
 
 
-def _run_batch(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[_Outcome]:
-    outcomes: list[_Outcome] = []
-    for fn, args in calls:
-        try:
-            outcomes.append((True, fn(*args)))
-        except Exception as exc:  # one bad key must not fail the batch
-            outcomes.append((False, exc))
-    return outcomes
+# A thread hands its results back as soon as the queue is empty, or every few signatures
+# while it is not: one wake-up of the event loop for several results, and the first
+# delivery of a batch waits for at most this many signatures (~3 ms).
+_HAND_BACK_EVERY = 4
+_HAND_BACK: Any = object()  # "nothing to sign just now": hand back what is done
+
+
+def _settle_all(done: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in done:
+        if future.done():
+            continue  # its delivery was cancelled meanwhile
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 class BatchSigner:
-    """Runs `sign(fn, *args)` calls on `threads` threads, a batch per hand-off."""
+    """Runs `sign(fn, *args)` calls on `threads` threads (started at the first call)."""
 
-    def __init__(self, threads: int, *, max_batch: int = 16) -> None:
+    def __init__(self, threads: int) -> None:
         if threads < 1:
             raise ValueError("a BatchSigner needs at least one thread")
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sign")
-        self._threads = threads
-        self._max_batch = max_batch
-        self._waiting: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
-        self._busy = 0
+        self._count = threads
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._closed = False
 
     async def sign(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` on a signing thread; its result, or its exception raised here."""
+        if self._closed:
+            raise RuntimeError("the signer is closed")
+        if not self._threads:
+            self._threads = [threading.Thread(target=self._work, name=f"sign_{n}", daemon=True)
+                             for n in range(self._count)]
+            for thread in self._threads:
+                thread.start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._waiting.append((fn, args, future))
-        if self._busy < self._threads:
-            self._dispatch(loop)
+        self._queue.put((loop, fn, args, future))
         return await future
 
-    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch = self._waiting[:self._max_batch]
-        del self._waiting[:len(batch)]
-        calls = [(fn, args) for fn, args, future in batch if not future.cancelled()]
-        futures = [future for _, _, future in batch if not future.cancelled()]
-        if not calls:
+    def _work(self) -> None:
+        done: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        loop: asyncio.AbstractEventLoop | None = None
+        while True:
+            try:  # block only once everything signed so far has been handed back
+                job = self._queue.get(block=not done)
+            except queue.Empty:
+                job = None if loop is None else _HAND_BACK
+            if done and (job is _HAND_BACK or job is None or len(done) >= _HAND_BACK_EVERY
+                         or job[0] is not loop):
+                self._hand_back(loop, done)
+                done = []
+            if job is None:
+                return
+            if job is _HAND_BACK:
+                continue
+            loop, fn, args, future = job
+            if future.cancelled():  # read from another thread: at worst, one wasted signature
+                continue
+            try:
+                done.append((future, True, fn(*args)))
+            except Exception as exc:  # one bad key must not stop the thread
+                done.append((future, False, exc))
+
+    @staticmethod
+    def _hand_back(loop: asyncio.AbstractEventLoop | None,
+                   done: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+        """One wake-up of the event loop for a few results."""
+        if loop is None:
             return
         try:
-            done = loop.run_in_executor(self._executor, _run_batch, calls)
-        except RuntimeError as exc:  # the executor was shut down
-            for future in futures:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        self._busy += 1
-        done.add_done_callback(lambda d: self._finished(loop, futures, d))
-
-    def _finished(self, loop: asyncio.AbstractEventLoop, futures: list[asyncio.Future[Any]],
-                  done: asyncio.Future[list[_Outcome]]) -> None:
-        self._busy -= 1
-        if done.cancelled():
-            for future in futures:
-                future.cancel()
-        elif (error := done.exception()) is not None:
-            for future in futures:
-                if not future.done():
-                    future.set_exception(error)
-        else:
-            for future, (ok, value) in zip(futures, done.result(), strict=True):
-                if future.done():
-                    continue  # its delivery was cancelled meanwhile
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
-        while self._waiting and self._busy < self._threads:
-            before = len(self._waiting)
-            self._dispatch(loop)
-            if len(self._waiting) == before:
-                break
+            loop.call_soon_threadsafe(_settle_all, done)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            pass
 
     def close(self) -> None:
         """Stop the threads; signatures still waiting fail."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        waiting, self._waiting = self._waiting, []
-        for _, _, future in waiting:
-            if not future.done():
-                future.set_exception(RuntimeError("the signer is closed"))
+        self._closed = True
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None and not job[3].done():
+                job[3].set_exception(RuntimeError("the signer is closed"))
+        for _ in self._threads:
+            self._queue.put(None)

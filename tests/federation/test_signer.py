@@ -1,4 +1,4 @@
-"""The batch signer: every call gets its own result or error, whatever the batching."""
+"""The signing threads: every call gets its own result or error, however many wait."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ async def test_each_call_gets_its_own_result_while_calls_pile_up_behind_busy_thr
 
     def work(n: int) -> int:
         threads.add(threading.current_thread().name)
-        gate.wait(5)  # both threads held: the other calls wait and go out in batches
+        gate.wait(5)  # both threads held: the other calls wait in the queue
         return n * n
 
-    signer = BatchSigner(2, max_batch=8)
+    signer = BatchSigner(2)
     calls = [asyncio.ensure_future(signer.sign(work, n)) for n in range(50)]
     await asyncio.sleep(0.05)
     gate.set()
