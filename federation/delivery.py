@@ -70,6 +70,11 @@ class DeliveryStore(Protocol):
 
     async def failed(self, job_id: int, status: int | None, error: str) -> None: ...
 
+    def hurry(self) -> None:
+        """Nothing else is in flight: the next outcome need not wait for others to share
+        its commit (a store that batches outcomes may otherwise hold it a moment)."""
+        ...
+
 
 class HostHealth(Protocol):
     """Per-host record of successes and failures; `hub.store.hosts.SqliteHostHealth`."""
@@ -254,6 +259,8 @@ class DeliveryWorker:
                 return
         async with self._hosts[host].semaphore, self._global:
             attempt = await self._attempt(job)
+        if len(self._in_flight) == 1:  # the last of a burst: no outcome will keep it company
+            self._store.hurry()
         await self._record(job, host, attempt)
 
     def _probe_allowed(self, host: str, now: float) -> bool:

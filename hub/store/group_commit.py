@@ -40,12 +40,21 @@ class GroupCommit(Generic[T, R]):
         self._linger = linger
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._hurry = False
+
+    def hurry(self) -> None:
+        """The next item asks for a transaction at once (no more company is coming), and
+        what already lingers goes with it."""
+        self._hurry = True
+        if self._queue:
+            self._db.write_soon(self)
 
     async def submit(self, item: T) -> R:
         """Queue `item`; returns its result once the transaction holding it has committed."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
-        if self._linger <= 0 or len(self._queue) >= self._max_batch:
+        if self._linger <= 0 or self._hurry or len(self._queue) >= self._max_batch:
+            self._hurry = False
             self._db.write_soon(self)
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._linger, self._due)
