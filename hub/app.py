@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -57,7 +56,6 @@ BACKSTOP_POLL = 60.0
 INBOX_WAKE_DELAY = 0.01  # stored activities are processed in batches at most this much later
 KEY_RELOAD_INTERVAL = 30.0  # a key rotated by the CLI is picked up within this
 JOB_INTERVAL = 30.0  # how often due reminders and digests are looked for
-SWITCH_INTERVAL = 0.0005  # seconds; see _hub_context
 # Inbox verifier processes start once the inbox has checked this many deliveries in the
 # event loop: a quiet hub (and most tests) never starts them.
 VERIFIERS_START_AFTER = 50
@@ -109,10 +107,6 @@ def _add_routes(app: web.Application) -> None:
 
 async def _hub_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    # The event loop holds the GIL most of the time under load, and SQLite's threads need it
-    # back after every statement: with Python's default 5 ms they wait up to that long each
-    # time, which stretches every commit. 0.5 ms lets them in sooner.
-    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
     async with open_hub(settings) as hub:
         app[HUB] = hub
         app.router.add_get("/.well-known/webfinger", federation_views.webfinger_handler(hub))
