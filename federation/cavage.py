@@ -182,7 +182,7 @@ def _http_date_timestamp(value: str) -> float:
 def _parse_http_date(value: str) -> float:
     try:
         return _http_date_timestamp(value)
-    except (TypeError, ValueError, IndexError) as exc:
+    except (TypeError, ValueError, IndexError, OverflowError) as exc:
         raise SignatureError(f"invalid Date header {value!r}") from exc
 
 

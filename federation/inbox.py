@@ -191,6 +191,8 @@ class InboxReceiver:
             if result.actor_id:
                 self._refuse_blocked(result.actor_id)
             raise result.error
+        if result is not None and self._cached_key(key_id) is not key:
+            return None  # the key was dropped (rotated, deleted) meanwhile: check again here
         if result is not None:
             self._refuse_blocked(result.actor_id)
         return result

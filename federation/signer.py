@@ -90,6 +90,10 @@ class BatchSigner:
                 done.append((future, True, fn(*args)))
             except Exception as exc:  # one bad key must not stop the thread
                 done.append((future, False, exc))
+            except BaseException as exc:  # SystemExit and the like: tell, then stop
+                done.append((future, False, exc))
+                self._hand_back(loop, done)
+                raise
 
     @staticmethod
     def _hand_back(loop: asyncio.AbstractEventLoop | None,

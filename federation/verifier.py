@@ -3,7 +3,7 @@
 Checking a signed delivery (JSON parse, the signature's policy, time and digest, the RSA
 operation, the origin rules) is pure Python and holds the GIL: on the event loop it costs as
 much as aiohttp's whole handling of the request. `VerifierPool` hands it to worker
-processes (`python -m federation.verifier`) over their stdin and stdout: the event loop
+processes (`federation.verifier.worker_main`) over their stdin and stdout: the event loop
 only reads the body, looks the key up in its cache, sends one frame and gets one back.
 
 Only the common case goes there: a key the hub already holds in memory. Anything the
@@ -45,9 +45,15 @@ _READY = 0  # the frame a worker sends once it has imported everything
 _OK, _ERROR, _UNDECIDED = 1, 2, 3
 JOB_TIMEOUT = 10.0  # a worker that sits on a job longer than this is replaced
 RESTART_PAUSE = 1.0  # at most one start per worker slot in this many seconds
+MAX_RESTART_PAUSE = 60.0
 _KEY_CACHE = 4096
-# The child imports `federation` from where this process found it.
-_ROOT = str(Path(__file__).resolve().parent.parent)
+# The child: -P keeps its working directory off sys.path; `federation` comes from where
+# Python finds it for this process (installed, or PYTHONPATH), else from beside this file.
+_WORKER_MAIN = (
+    "import sys\n"
+    f"sys.path.append({str(Path(__file__).resolve().parent.parent)!r})\n"
+    "from federation.verifier import worker_main\n"
+    "sys.exit(worker_main())\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,8 @@ class _Worker(asyncio.SubprocessProtocol):
         self._on_exit = on_exit
         self.exited = False
         self.gone = asyncio.Event()
+        self.progress = 0.0  # when it last answered
+        self.ever_ready = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -108,8 +116,9 @@ class _Worker(asyncio.SubprocessProtocol):
         del buffer[:offset]
 
     def _deliver(self, frame: tuple[Any, ...]) -> None:
+        self.progress = time.monotonic()
         if frame[0] == _READY:
-            self.ready = True
+            self.ready = self.ever_ready = True
             return
         waiting = self.pending.pop(frame[1], None)
         if waiting is not None and not waiting[0].done():
@@ -121,8 +130,11 @@ class _Worker(asyncio.SubprocessProtocol):
         assert self._stdin is not None
         self._stdin.write(_LENGTH.pack(len(data)) + data)
 
-    def oldest(self) -> float | None:
-        return min((t for _, t in self.pending.values()), default=None)
+    def stalled_for(self, now: float) -> float:
+        """Seconds this worker has had jobs and answered none (0 when it has none)."""
+        if not self.pending:
+            return 0.0
+        return now - max(self.progress, min(t for _, t in self.pending.values()))
 
     def process_exited(self) -> None:
         self.exited = True
@@ -132,6 +144,8 @@ class _Worker(asyncio.SubprocessProtocol):
                 future.set_exception(_WorkerGone())
         self.pending.clear()
         self.gone.set()
+        if self.transport is not None:
+            self.transport.close()
         self._on_exit(self)
 
     def close_stdin(self) -> None:
@@ -148,6 +162,7 @@ class VerifierPool:
             raise ValueError("a verifier pool needs at least one process")
         self._slots: list[_Worker | None] = [None] * processes
         self._started_at = [0.0] * processes
+        self._failures = [0] * processes
         self._starting: set[asyncio.Task[None]] = set()
         self._start_after = start_after
         self._job_timeout = job_timeout
@@ -228,14 +243,21 @@ class VerifierPool:
                 self._start(index)
                 continue
             if worker.ready:
+                self._failures[index] = 0
                 self._next = (index + 1) % count
                 return worker
         return None
 
     def _start(self, index: int) -> None:
         now = time.monotonic()
-        if now - self._started_at[index] < RESTART_PAUSE:
+        # A worker that keeps dying before it is ready (a broken install, say) is tried
+        # less and less often: 1 s, 2 s, 4 s... up to a minute.
+        pause = min(RESTART_PAUSE * 2 ** self._failures[index], MAX_RESTART_PAUSE)
+        if now - self._started_at[index] < pause:
             return
+        previous = self._slots[index]
+        if previous is not None and not previous.ever_ready:
+            self._failures[index] += 1
         self._started_at[index] = now
         task = asyncio.get_running_loop().create_task(self._spawn(index))
         self._starting.add(task)
@@ -245,14 +267,11 @@ class VerifierPool:
         loop = asyncio.get_running_loop()
         worker = _Worker(self._gone)
         self._slots[index] = worker
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
         try:
             await loop.subprocess_exec(
-                lambda: worker, sys.executable, "-m", "federation.verifier",
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None,
-                env=env)
-        except OSError as exc:
+                lambda: worker, sys.executable, "-P", "-c", _WORKER_MAIN,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None)
+        except Exception as exc:
             log.warning("cannot start an inbox verifier process: %s", exc)
             worker.exited = True
             return
@@ -276,12 +295,11 @@ class VerifierPool:
         for worker in self._slots:
             if worker is None or worker.exited or worker.transport is None:
                 continue
-            oldest = worker.oldest()
-            if oldest is None:
+            if not worker.pending:
                 continue
             busy = True
-            if now - oldest > self._job_timeout:
-                log.warning("an inbox verifier process took over %.0f s on a job; replacing it",
+            if worker.stalled_for(now) > self._job_timeout:
+                log.warning("an inbox verifier process answered nothing for %.0f s; replacing it",
                             self._job_timeout)
                 worker.transport.kill()
         if busy:
@@ -341,6 +359,8 @@ def _run_job(job: tuple[Any, ...], keys: dict[bytes, PublicKeyType]) -> tuple[An
                               PublicKey(key_id, owner, public_key), window=window)
     except errors.FederationError as exc:
         return (_ERROR, seq, type(exc).__name__, exc.message, actor_id)
+    except Exception:  # a bug or an input no check foresaw: the in-process path decides,
+        return (_UNDECIDED, seq)  # and this worker lives on
     if signer is None:
         return (_UNDECIDED, seq)
     return (_OK, seq, activity_id, actor_id, signer)

@@ -138,8 +138,8 @@ class Database:
         batches of every `GroupCommit` (BEGIN IMMEDIATE, each write in a savepoint of its
         own, one COMMIT: one hand-off and one fsync for all), and each caller hears only
         of its own `fn`: its result, or its error with its writes rolled back. A caller
-        cancelled before the COMMIT has begun leaves nothing written; one cancelled later
-        waits until the transaction is done, then hears of it.
+        cancelled before its `fn` has run (or while it runs) leaves nothing written; one
+        cancelled later waits until the transaction is done, then hears of it.
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         write = _Write(fn, args, future)
@@ -197,12 +197,12 @@ class Database:
                 writer = self._writer
                 try:
                     outcomes = await writer._execute(_run_batch, writer._conn, batch)
-                except BaseException as exc:
+                except asyncio.CancelledError as exc:  # this task is stopped: so are they
                     for write in batch:
                         write.finish(False, exc)
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
-                    continue
+                    raise
+                except Exception as exc:  # the transaction failed: every write of it did
+                    outcomes = [(False, exc)] * len(batch)
             for write, (ok, value) in zip(batch, outcomes, strict=True):
                 write.finish(ok, value)
 
@@ -293,9 +293,10 @@ class _Write:
 
 def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple[bool, Any]]:
     """One transaction for a batch of writes, on the writer's thread: (ok, result or error)
-    for each. Alone, a write's error rolls the transaction back; in company, a savepoint
-    does, so the others still commit. If SQLite itself abandons the transaction (a full
-    disk can), every write of the batch gets the error: none of them is stored."""
+    for each; raises only if the transaction itself cannot begin or commit. Alone, a write's
+    error rolls the transaction back; in company, a savepoint does, so the others still
+    commit. If SQLite itself abandons the transaction (a full disk can), every write of the
+    batch gets the error: none of them is stored."""
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
@@ -303,26 +304,24 @@ def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple[bool
     alone = len(batch) == 1
     outcomes: list[tuple[bool, Any]] = []
     for write in batch:
-        if not alone:
-            conn.execute("SAVEPOINT write")
         try:
+            if not alone:
+                conn.execute("SAVEPOINT write")
             result = write.fn(conn, *write.args)
             if write.cancelled:
                 raise asyncio.CancelledError
+            if not alone:
+                conn.execute("RELEASE write")
         except BaseException as exc:
             error = storage_error(exc) or exc
+            if error is not exc:
+                error.__cause__ = exc
             if alone or not conn.in_transaction or not _undo(conn):
                 with contextlib.suppress(sqlite3.Error):  # a full disk may refuse this too
                     conn.rollback()
-                if not alone:
-                    return [(False, error)] * len(batch)
-                if error is not exc:
-                    raise error from exc
-                raise
+                return [(False, error)] * len(batch)
             outcomes.append((False, error))
             continue
-        if not alone:
-            conn.execute("RELEASE write")
         outcomes.append((True, result))
     try:
         conn.commit()

@@ -33,12 +33,13 @@ def _insert_batch(conn: sqlite3.Connection, rows: list[_Row]) -> list[bool]:
     one per row: on the writer's thread each statement waits for the GIL again, and the
     event loop holds it most of the time during a burst."""
     known: set[str] = set()
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start:start + _CHUNK]
+    chunks = [rows[start:start + _CHUNK] for start in range(0, len(rows), _CHUNK)]
+    for chunk in chunks:  # every lookup before any insert: only rows stored before count
         marks = ",".join("?" * len(chunk))
         known.update(key for (key,) in conn.execute(
             f"SELECT dedupe_key FROM inbound WHERE dedupe_key IN ({marks})",
             [row[1] for row in chunk]))
+    for chunk in chunks:
         values = ",".join(["(?,?,?,?,?)"] * len(chunk))
         conn.execute(f"INSERT INTO inbound {_COLUMNS} VALUES {values} "
                      "ON CONFLICT (dedupe_key) DO NOTHING",

@@ -170,6 +170,8 @@ REJECTED = [
      follow(type="Update", object="https://other.example/notes/1"), 400),
     ("delete of a foreign object", {},
      follow(type="Delete", object=[{"id": "http://alice.example/notes/1"}]), 400),
+    ("a Date past any calendar", {"extra": {"Date": "Mon, 01 Jan 99999999999999999999 "
+                                                   "00:00:00 GMT"}}, follow(), 401),
     ("blocked actor host", {"key": None},
      follow(id="https://blocked.example/1", actor="https://blocked.example/u"), 403),
     # Signed by a key held in memory, so checked in the verifier process in that variant:

@@ -141,3 +141,14 @@ async def test_close_stops_every_worker() -> None:
     headers, body = delivery()
     assert await pool.check("POST", URL, raw(headers), body, KNOWN, window=3900,
                             max_depth=32) is None
+
+
+def test_an_unforeseen_error_in_a_worker_leaves_the_decision_to_the_inbox() -> None:
+    """Anything but a refusal (a bug, an input no check foresaw) is "undecided": the inbox
+    checks the delivery itself and the worker lives on."""
+    from federation.verifier import _UNDECIDED, _run_job, _spki
+
+    _, body = delivery()
+    broken = ((b"content-type", 42),)  # a header value that is not bytes
+    job = (7, "POST", URL, broken, body, KEY.key_id, ALICE, _spki(KNOWN.public_key), 3900, 32)
+    assert _run_job(job, {}) == (_UNDECIDED, 7)
