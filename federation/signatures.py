@@ -101,14 +101,23 @@ async def verify_request(
     a multidict or a plain dict, in any case; `body` is the raw body. `window` bounds the
     signature's age in seconds (Mastodon's rule: 5 min + 1 h of clock skew = 3900).
     """
-    normalised = cavage.normalise_headers(headers)
+    normalised, value = _scheme(headers)
     now = time.time() if now is None else now
-    if "signature-input" in normalised:
+    if value is None:
         return await _verify_rfc9421(method, url, normalised, body, key_lookup, now, window)
+    return await _verify_cavage(value, method, url, normalised, body, key_lookup, now, window)
+
+
+def _scheme(headers: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+    """The normalised headers, and the draft-cavage signature parameters if that is the
+    scheme (None: RFC 9421, picked whenever `Signature-Input` is present)."""
+    normalised = cavage.normalise_headers(headers)
+    if "signature-input" in normalised:
+        return normalised, None
     value = normalised.get("signature") or cavage.authorization_signature(normalised)
     if not value:
         raise SignatureError("no signature")
-    return await _verify_cavage(value, method, url, normalised, body, key_lookup, now, window)
+    return normalised, value
 
 
 def verify_with_key(
@@ -128,9 +137,9 @@ def verify_with_key(
     signature names another key, or does not verify with this one (it may have been
     rotated); the caller then takes the full path, which can refresh the key.
     """
-    normalised = cavage.normalise_headers(headers)
+    normalised, value = _scheme(headers)
     now = time.time() if now is None else now
-    if "signature-input" in normalised:
+    if value is None:
         errors: list[SignatureError] = []
         for entry in rfc9421.parse_signatures(normalised):
             try:
@@ -145,9 +154,6 @@ def verify_with_key(
                 return Verified(key_id=key.key_id, owner=key.owner, scheme=RFC9421)
             return None
         raise errors[0]
-    value = normalised.get("signature") or cavage.authorization_signature(normalised)
-    if not value:
-        raise SignatureError("no signature")
     params = cavage.parse_signature_header(value)
     names = cavage.check_request(params, method, normalised, body, now=now, window=window)
     if params["keyId"] != key.key_id or not cavage.signature_verifies(

@@ -38,6 +38,18 @@ def raw(headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((k.encode(), v.encode()) for k, v in headers.items())
 
 
+async def first_answer(pool: VerifierPool, headers: dict[str, str],
+                       body: bytes) -> Checked | Refused:
+    """Check until a worker answers (None means the caller would check it itself)."""
+    async with asyncio.timeout(30):
+        while True:
+            result = await pool.check("POST", URL, raw(headers), body, KNOWN, window=3900,
+                                      max_depth=32)
+            if result is not None:
+                return result
+            await asyncio.sleep(0.05)
+
+
 @pytest.mark.parametrize("scheme", ["draft-cavage", "rfc9421"])
 def test_a_known_key_verifies_and_any_doubt_is_left_to_the_full_path(scheme: str) -> None:
     headers, body = delivery(scheme)
@@ -68,13 +80,7 @@ async def test_workers_start_only_after_start_after_checks() -> None:
             assert await pool.check("POST", URL, raw(headers), body, KNOWN, window=3900,
                                     max_depth=32) is None
             assert pool.pids() == []
-        async with asyncio.timeout(30):
-            while True:
-                result = await pool.check("POST", URL, raw(headers), body, KNOWN, window=3900,
-                                          max_depth=32)
-                if result is not None:
-                    break
-                await asyncio.sleep(0.05)
+        result = await first_answer(pool, headers, body)
         assert isinstance(result, Checked)
         assert len(pool.pids()) == 1
     finally:
@@ -114,13 +120,7 @@ async def test_a_worker_that_dies_is_replaced_and_meanwhile_nothing_is_lost() ->
         [pid] = pool.pids()
         os.kill(pid, signal.SIGKILL)
         # Until another worker is ready, every check is the caller's (None), never lost.
-        async with asyncio.timeout(30):
-            while True:
-                result = await pool.check("POST", URL, raw(headers), body, KNOWN, window=3900,
-                                          max_depth=32)
-                if result is not None:
-                    break
-                await asyncio.sleep(0.05)
+        result = await first_answer(pool, headers, body)
         assert isinstance(result, Checked)
         assert pool.pids() and pool.pids() != [pid]
     finally:
