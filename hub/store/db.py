@@ -142,7 +142,7 @@ class Database:
         cancelled later waits until the transaction is done, then hears of it.
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        write = _Write(fn, args, future)
+        write = _Write(fn, args, lambda ok, value: settle(future, ok, value))
         self._writes.append(write)
         self._start_writing()
         try:
@@ -174,17 +174,16 @@ class Database:
     def _next_batch(self) -> list[_Write]:
         batch = []
         for write in self._writes:
-            if not write.cancelled:
+            if write.cancelled:  # its caller gave up before it was written: nothing is
+                write.done(False, asyncio.CancelledError())
+            else:
                 batch.append(write)
-            elif write.future is not None and not write.future.done():
-                write.future.cancel()
         self._writes = []
         sources, self._sources = self._sources, []
         for source in sources:
             taken = source.take()
             if taken is not None:
-                fn, args, done = taken
-                batch.append(_Write(fn, args, None, done))
+                batch.append(_Write(*taken))
         return batch
 
     async def _write_all(self) -> None:
@@ -199,12 +198,12 @@ class Database:
                     outcomes = await writer._execute(_run_batch, writer._conn, batch)
                 except asyncio.CancelledError as exc:  # this task is stopped: so are they
                     for write in batch:
-                        write.finish(False, exc)
+                        write.done(False, exc)
                     raise
                 except Exception as exc:  # the transaction failed: every write of it did
                     outcomes = [(False, exc)] * len(batch)
             for write, (ok, value) in zip(batch, outcomes, strict=True):
-                write.finish(ok, value)
+                write.done(ok, value)
 
     async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file and truncate the log, so pages as
@@ -266,29 +265,25 @@ class _Source(Protocol):
 
 class _Write:
     """One write waiting for, or in, a transaction: `fn(conn, *args)`, then `done(ok,
-    result or error)`; `future` is the `run_in_writer` caller's, if any."""
+    result or error)`."""
 
-    __slots__ = ("args", "cancelled", "done", "fn", "future")
+    __slots__ = ("args", "cancelled", "done", "fn")
 
-    def __init__(self, fn: Any, args: tuple[Any, ...], future: asyncio.Future[Any] | None,
-                 done: Any = None) -> None:
-        self.fn, self.args, self.future = fn, args, future
-        self.done = done
+    def __init__(self, fn: Any, args: tuple[Any, ...], done: Any) -> None:
+        self.fn, self.args, self.done = fn, args, done
         self.cancelled = False
 
-    def finish(self, ok: bool, value: Any) -> None:
-        if self.done is not None:
-            self.done(ok, value)
-            return
-        future = self.future
-        if future is None or future.done():
-            return
-        if ok:
-            future.set_result(value)
-        elif isinstance(value, asyncio.CancelledError):
-            future.cancel()
-        else:
-            future.set_exception(value)
+
+def settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    """Tell a writer's caller what became of its write (unless it stopped listening)."""
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    elif isinstance(value, asyncio.CancelledError):
+        future.cancel()
+    else:
+        future.set_exception(value)
 
 
 def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple[bool, Any]]:

@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from hub.store.db import Database
+from hub.store.db import Database, settle
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -76,14 +76,7 @@ class GroupCommit(Generic[T, R]):
 
         def done(ok: bool, value: Any) -> None:
             for n, (_, future) in enumerate(batch):
-                if future.done():
-                    continue
-                if ok:
-                    future.set_result(value[n])
-                elif isinstance(value, asyncio.CancelledError):
-                    future.cancel()
-                else:
-                    future.set_exception(value)
+                settle(future, ok, value[n] if ok else value)
 
         return self._apply, ([item for item, _ in batch],), done
 
