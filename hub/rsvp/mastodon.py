@@ -56,24 +56,24 @@ class PhraseWords:
     """
 
     def __init__(self, phrases: Iterable[str]) -> None:
-        self._next: dict[str, list[tuple[str, ...]]] = {}
+        # Each phrase as " word word " by its first word: consecutive whole words of a text
+        # are a substring of its words joined the same way.
+        self._spaced: dict[str, list[str]] = {}
         for phrase in phrases:
-            first, *rest = phrase.split()
-            if not _WORD.fullmatch(first) or not all(_WORD.fullmatch(w) for w in rest):
+            words = phrase.split()
+            if not all(_WORD.fullmatch(w) for w in words):
                 raise ValueError(f"phrase {phrase!r} has more than letters and apostrophes")
-            self._next.setdefault(first, []).append(tuple(rest))
-        self._firsts = frozenset(self._next)
+            self._spaced.setdefault(words[0], []).append(f" {' '.join(words)} ")
+        self._firsts = frozenset(self._spaced)
 
     def may_hold(self, text: str) -> bool:
         """False only if no phrase's pattern can match `text`."""
         words = _WORD.findall(text)
-        for first in self._firsts.intersection(words):
-            for n, word in enumerate(words):
-                if word == first:
-                    for rest in self._next[first]:
-                        if tuple(words[n + 1:n + 1 + len(rest)]) == rest:
-                            return True
-        return False
+        firsts = self._firsts.intersection(words)
+        if not firsts:
+            return False
+        spaced = f" {' '.join(words)} "
+        return any(phrase in spaced for first in firsts for phrase in self._spaced[first])
 
 
 _ANSWER_WORDS = PhraseWords(p for ps in PHRASES.values() for p in ps)

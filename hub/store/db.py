@@ -1,8 +1,11 @@
 """The SQLite database: one writer connection, one reader connection, numbered migrations.
 
-SQLite in WAL mode lets readers run beside the single writer. All writes go through
-`Database.transaction()`, which serialises writers with an asyncio lock so statements of two
-coroutines never interleave inside one transaction.
+SQLite in WAL mode lets readers run beside the single writer. Writes go through
+`Database.transaction()` (a coroutine's statements, one by one) or, batched, through
+`run_in_writer` and `GroupCommit`; an asyncio lock gives the writer to one of them at a time,
+so statements of two coroutines never interleave inside one transaction. Batched writes
+run in turns of the writer's thread: transaction after transaction, each taking what was
+queued meanwhile, without a trip through the event loop between them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import re
 import sqlite3
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -38,6 +42,10 @@ class StoreError(Exception):
 # SQLite's answers when the storage, not the statement, is at fault: the disk is full (or a
 # file-size limit is reached), read-only, failing, or the file cannot be opened.
 _STORAGE_ERRORS = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+# One turn of the writer's thread runs transactions back to back while writes keep coming, up
+# to this many or this long, then lets a waiting `transaction()` take the writer.
+_TURN_BATCHES = 16
+_TURN_SECONDS = 0.05
 
 
 def storage_error(exc: BaseException) -> StoreError | None:
@@ -58,9 +66,13 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
-        self._writes: list[_Write] = []  # run_in_writer calls waiting for the next transaction
-        self._sources: list[_Source] = []  # GroupCommits with items waiting for it
+        # What waits for the next transaction: run_in_writer calls, and the GroupCommits that
+        # asked. The event loop adds; the writer's thread takes (deque and set operations are
+        # atomic), so a transaction can follow the last one without a trip through the loop.
+        self._writes: deque[_Write] = deque()
+        self._asked: set[_Source] = set()
         self._writing: asyncio.Task[None] | None = None
+        self._stop_turn = False
 
     @classmethod
     async def open(cls, path: Path, *, synchronous: str = "FULL") -> Database:
@@ -158,8 +170,7 @@ class Database:
 
     def write_soon(self, source: _Source) -> None:
         """A `GroupCommit` has items for the next transaction."""
-        if source not in self._sources:
-            self._sources.append(source)
+        self._asked.add(source)
         self._start_writing()
 
     async def drained(self) -> None:
@@ -171,39 +182,57 @@ class Database:
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write_all())
 
-    def _next_batch(self) -> list[_Write]:
-        batch = []
-        for write in self._writes:
-            if write.cancelled:  # its caller gave up before it was written: nothing is
-                write.done(False, asyncio.CancelledError())
-            else:
-                batch.append(write)
-        self._writes = []
-        sources, self._sources = self._sources, []
+    async def _write_all(self) -> None:
+        """Write everything queued: turns of the writer's thread, each holding the lock."""
+        loop = asyncio.get_running_loop()
+        self._stop_turn = False
+        while self._writes or self._asked:
+            async with self._lock:
+                writer = self._writer
+                try:
+                    await writer._execute(self._turn, writer._conn, loop)
+                except asyncio.CancelledError:  # stopped: the thread stops after this batch
+                    self._stop_turn = True
+                    raise
+
+    def _turn(self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop) -> None:
+        """On the writer's thread: transactions back to back until nothing is queued (or the
+        turn is long enough); each batch's callers hear of it through the event loop."""
+        deadline = time.monotonic() + _TURN_SECONDS
+        for _ in range(_TURN_BATCHES):
+            if self._stop_turn:
+                return
+            batch, skipped = self._next_batch()
+            if skipped:  # their callers gave up before they were written: nothing is
+                loop.call_soon_threadsafe(
+                    _finish, skipped, [(False, asyncio.CancelledError())] * len(skipped))
+            if not batch:
+                return
+            try:
+                outcomes = _run_batch(conn, batch)
+            except Exception as exc:  # the transaction failed: every write of it did
+                outcomes = [(False, exc)] * len(batch)
+            loop.call_soon_threadsafe(_finish, batch, outcomes)
+            if time.monotonic() > deadline:
+                return
+
+    def _next_batch(self) -> tuple[list[_Write], list[_Write]]:
+        """On the writer's thread: (what the next transaction writes, cancelled writes)."""
+        batch: list[_Write] = []
+        skipped: list[_Write] = []
+        while self._writes:
+            write = self._writes.popleft()
+            (skipped if write.cancelled else batch).append(write)
+        sources = []
+        while self._asked:
+            sources.append(self._asked.pop())
         for source in sources:
             taken = source.take()
             if taken is not None:
                 batch.append(_Write(*taken))
-        return batch
-
-    async def _write_all(self) -> None:
-        """Write everything queued, one transaction per turn of the writer."""
-        while self._writes or self._sources:
-            async with self._lock:
-                batch = self._next_batch()
-                if not batch:
-                    continue
-                writer = self._writer
-                try:
-                    outcomes = await writer._execute(_run_batch, writer._conn, batch)
-                except asyncio.CancelledError as exc:  # this task is stopped: so are they
-                    for write in batch:
-                        write.done(False, exc)
-                    raise
-                except Exception as exc:  # the transaction failed: every write of it did
-                    outcomes = [(False, exc)] * len(batch)
-            for write, (ok, value) in zip(batch, outcomes, strict=True):
-                write.done(ok, value)
+            if source.waiting():  # more than one transaction's worth, or new since
+                self._asked.add(source)
+        return batch, skipped
 
     async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file and truncate the log, so pages as
@@ -258,9 +287,12 @@ class Database:
 
 
 class _Source(Protocol):
-    """Where a transaction finds more to write: a `GroupCommit`'s queue."""
+    """Where a transaction finds more to write: a `GroupCommit`'s queue. Both methods are
+    called on the writer's thread, while the event loop may be adding items."""
 
     def take(self) -> tuple[Any, tuple[Any, ...], Any] | None: ...
+
+    def waiting(self) -> bool: ...
 
 
 class _Write:
@@ -272,6 +304,12 @@ class _Write:
     def __init__(self, fn: Any, args: tuple[Any, ...], done: Any) -> None:
         self.fn, self.args, self.done = fn, args, done
         self.cancelled = False
+
+
+def _finish(batch: list[_Write], outcomes: list[tuple[bool, Any]]) -> None:
+    """On the event loop: tell each write of a batch what became of it."""
+    for write, (ok, value) in zip(batch, outcomes, strict=True):
+        write.done(ok, value)
 
 
 def settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

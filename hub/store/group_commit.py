@@ -66,19 +66,23 @@ class GroupCommit(Generic[T, R]):
             self._db.write_soon(self)
 
     def take(self) -> tuple[Callable[..., Any], tuple[Any, ...], Callable[..., None]] | None:
-        """For the database's writer: the next batch as (fn, args, done), or None."""
-        if not self._queue:
-            return None
+        """For the database's writer (on its thread): the next batch as (fn, args, done), or
+        None. The event loop only appends meanwhile, so the slice and the delete, each atomic,
+        take the same items; `done` runs on the event loop."""
         batch = self._queue[: self._max_batch]
+        if not batch:
+            return None
         del self._queue[: len(batch)]
-        if self._queue:
-            self._db.write_soon(self)  # the rest goes in the next transaction
 
         def done(ok: bool, value: Any) -> None:
             for n, (_, future) in enumerate(batch):
                 settle(future, ok, value[n] if ok else value)
 
         return self._apply, ([item for item, _ in batch],), done
+
+    def waiting(self) -> bool:
+        """For the database's writer: are items left for another transaction?"""
+        return bool(self._queue)
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is committed (or has failed)."""

@@ -29,25 +29,32 @@ _Row = tuple[str, str, str, bytes, float]
 
 
 def _insert_batch(conn: sqlite3.Connection, rows: list[_Row]) -> list[bool]:
-    """Insert a batch; for each row, was it new? A few statements for the whole batch, not
-    one per row: on the writer's thread each statement waits for the GIL again, and the
-    event loop holds it most of the time during a burst."""
-    known: set[str] = set()
-    chunks = [rows[start:start + _CHUNK] for start in range(0, len(rows), _CHUNK)]
-    for chunk in chunks:  # every lookup before any insert: only rows stored before count
-        marks = ",".join("?" * len(chunk))
-        known.update(key for (key,) in conn.execute(
-            f"SELECT dedupe_key FROM inbound WHERE dedupe_key IN ({marks})",
-            [row[1] for row in chunk]))
-    for chunk in chunks:
-        values = ",".join(["(?,?,?,?,?)"] * len(chunk))
-        conn.execute(f"INSERT INTO inbound {_COLUMNS} VALUES {values} "
-                     "ON CONFLICT (dedupe_key) DO NOTHING",
-                     [field for row in chunk for field in row])
+    """Insert a batch; for each row, was it new? Usually one statement for the whole batch:
+    on the writer's thread each statement waits for the GIL again, and the event loop holds
+    it most of the time during a burst."""
+    if len(rows) > _CHUNK:
+        return [new for start in range(0, len(rows), _CHUNK)
+                for new in _insert_batch(conn, rows[start:start + _CHUNK])]
+    before = conn.total_changes
+    cursor = conn.execute(f"INSERT INTO inbound {_COLUMNS} VALUES "
+                          f"{','.join(['(?,?,?,?,?)'] * len(rows))} "
+                          "ON CONFLICT (dedupe_key) DO NOTHING",
+                          [field for row in rows for field in row])
+    added = conn.total_changes - before
+    if added == len(rows):
+        return [True] * len(rows)
+    # Some were known (or came twice). The rows added have the ids after the table's
+    # largest (an INTEGER PRIMARY KEY without AUTOINCREMENT): the last is `lastrowid`.
+    fresh: set[str] = set()
+    if added:
+        marks = ",".join("?" * len(rows))
+        fresh.update(key for (key,) in conn.execute(
+            f"SELECT dedupe_key FROM inbound WHERE id > ? AND dedupe_key IN ({marks})",
+            [cursor.lastrowid - added, *(row[1] for row in rows)]))
     new = []
     for row in rows:  # the same activity twice in one batch: only the first is new
-        new.append(row[1] not in known)
-        known.add(row[1])
+        new.append(row[1] in fresh)
+        fresh.discard(row[1])
     return new
 
 

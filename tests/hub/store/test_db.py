@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -148,5 +149,69 @@ async def test_a_lone_write_that_fails_leaves_nothing(tmp_path: Path) -> None:
         with pytest.raises(sqlite3.IntegrityError):
             await db.run_in_writer(fail)
         assert await db.fetchval("SELECT count(*) FROM api_tokens") == 0
+    finally:
+        await db.close()
+
+
+async def test_a_write_cancelled_while_it_waits_is_not_written(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "hub.db")
+    try:
+        await db.migrate()
+        gate = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def hold(conn: sqlite3.Connection) -> None:
+            asyncio.run_coroutine_threadsafe(gate.wait(), loop).result(5)
+
+        def insert(conn: sqlite3.Connection, label: str) -> None:
+            conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                         "VALUES (?, ?, 0)", (label, label))
+
+        busy = asyncio.ensure_future(db.run_in_writer(hold))
+        await asyncio.sleep(0.05)
+        dropped = asyncio.ensure_future(db.run_in_writer(insert, "dropped"))
+        kept = asyncio.ensure_future(db.run_in_writer(insert, "kept"))
+        await asyncio.sleep(0.01)
+        dropped.cancel()
+        gate.set()
+        await asyncio.gather(busy, kept)
+        with pytest.raises(asyncio.CancelledError):
+            await dropped
+        labels = {r[0] for r in await db.fetchall("SELECT label FROM api_tokens")}
+        assert labels == {"kept"}
+    finally:
+        await db.close()
+
+
+async def test_a_transaction_gets_its_turn_while_group_commits_keep_coming(
+        tmp_path: Path) -> None:
+    """The writer's thread runs transactions back to back while writes keep coming, but
+    only for a bounded turn: a `transaction()` waiting for the writer is not starved."""
+    db = await Database.open(tmp_path / "hub.db")
+    try:
+        await db.migrate()
+
+        def apply(conn: sqlite3.Connection, items: list[int]) -> list[None]:
+            time.sleep(0.002)  # a commit's worth of work
+            return [None] * len(items)
+
+        commits: GroupCommit[int, None] = GroupCommit(db, apply)
+        submitted: list[asyncio.Future[None]] = []
+
+        async def keep_writing() -> None:  # new items every millisecond, as requests come
+            while True:
+                submitted.append(asyncio.ensure_future(commits.submit(len(submitted))))
+                await asyncio.sleep(0.001)
+
+        writer = asyncio.ensure_future(keep_writing())
+        await asyncio.sleep(0.05)
+        try:
+            await asyncio.wait_for(db.execute(
+                "INSERT INTO api_tokens (token_hash, label, created_at) "
+                "VALUES ('t', 't', 0)"), 2)
+        finally:
+            writer.cancel()
+        await asyncio.gather(*submitted)
+        assert len(submitted) > 20
     finally:
         await db.close()

@@ -56,6 +56,24 @@ async def test_concurrent_adds_share_commits_and_each_learns_if_it_was_new(
     assert (await counts(db))["pending"] == 150
 
 
+async def test_a_batch_mixing_known_new_and_repeated_activities_learns_which_are_new(
+        db: Database) -> None:
+    store = SqliteInboundStore(db)
+    known = [f"https://a.example/known/{n}" for n in range(3)]
+    for activity_id in known:
+        assert await store.add(activity_id, "https://a.example/u", b"{}")
+    fresh = [f"https://a.example/new/{n}" for n in range(700)]  # more than one statement's
+    ids = [fresh[0], known[1], *fresh[1:400], fresh[3], known[0], *fresh[400:], fresh[650]]
+    results = await asyncio.gather(*(store.add(i, "https://a.example/u", b"{}") for i in ids))
+    seen: set[str] = set(known)
+    expected = []
+    for activity_id in ids:
+        expected.append(activity_id not in seen)
+        seen.add(activity_id)
+    assert results == expected
+    assert (await counts(db))["pending"] == 703
+
+
 async def test_a_failing_batch_fails_every_caller_in_it(db: Database) -> None:
     store = SqliteInboundStore(db)
     good = store.add("https://a.example/1", "https://a.example/u", b"{}")
