@@ -290,19 +290,22 @@ class _Source(Protocol):
     """Where a transaction finds more to write: a `GroupCommit`'s queue. Both methods are
     called on the writer's thread, while the event loop may be adding items."""
 
-    def take(self) -> tuple[Any, tuple[Any, ...], Any] | None: ...
+    def take(self) -> tuple[Any, tuple[Any, ...], Any, bool] | None: ...
 
     def waiting(self) -> bool: ...
 
 
 class _Write:
     """One write waiting for, or in, a transaction: `fn(conn, *args)`, then `done(ok,
-    result or error)`."""
+    result or error)`. `alone_atomic`: when it is all a transaction would hold, `fn`
+    runs without one, as it is atomic by itself (one statement, or its own transaction)."""
 
-    __slots__ = ("args", "cancelled", "done", "fn")
+    __slots__ = ("alone_atomic", "args", "cancelled", "done", "fn")
 
-    def __init__(self, fn: Any, args: tuple[Any, ...], done: Any) -> None:
+    def __init__(self, fn: Any, args: tuple[Any, ...], done: Any,
+                 alone_atomic: bool = False) -> None:
         self.fn, self.args, self.done = fn, args, done
+        self.alone_atomic = alone_atomic
         self.cancelled = False
 
 
@@ -330,11 +333,15 @@ def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple[bool
     error rolls the transaction back; in company, a savepoint does, so the others still
     commit. If SQLite itself abandons the transaction (a full disk can), every write of the
     batch gets the error: none of them is stored."""
+    alone = len(batch) == 1
+    if alone and batch[0].alone_atomic:
+        # One statement commits itself (and, with synchronous=FULL, syncs): BEGIN and
+        # COMMIT would be two more trips to win the GIL back from a busy event loop.
+        return [_run_alone(conn, batch[0])]
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot start a write: {exc}") from exc
-    alone = len(batch) == 1
     outcomes: list[tuple[bool, Any]] = []
     for write in batch:
         try:
@@ -363,6 +370,20 @@ def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple[bool
             conn.rollback()
         raise storage_error(exc) or StoreError(f"cannot commit: {exc}") from exc
     return outcomes
+
+
+def _run_alone(conn: sqlite3.Connection, write: _Write) -> tuple[bool, Any]:
+    """A write that is atomic by itself, outside a transaction: (ok, result or error)."""
+    try:
+        return True, write.fn(conn, *write.args)
+    except Exception as exc:
+        if conn.in_transaction:  # it began one and failed inside: nothing of it stays
+            with contextlib.suppress(sqlite3.Error):
+                conn.rollback()
+        error = storage_error(exc) or exc
+        if error is not exc:
+            error.__cause__ = exc
+        return False, error
 
 
 def _undo(conn: sqlite3.Connection) -> bool:

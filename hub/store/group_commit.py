@@ -33,9 +33,12 @@ class GroupCommit(Generic[T, R]):
     """Batch `submit(item)` calls into `apply(conn, items) -> results` transactions."""
 
     def __init__(self, db: Database, apply: Apply[T, R], *, max_batch: int = 1000,
-                 linger: float = 0.0) -> None:
+                 linger: float = 0.0, atomic: bool = False) -> None:
         self._db = db
         self._apply = apply
+        # `apply` is atomic by itself (one statement, or a transaction of its own when it
+        # finds none open): a batch with nothing else to write runs without BEGIN/COMMIT.
+        self._atomic = atomic
         self._max_batch = max_batch
         self._linger = linger
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
@@ -65,10 +68,11 @@ class GroupCommit(Generic[T, R]):
         if self._queue:
             self._db.write_soon(self)
 
-    def take(self) -> tuple[Callable[..., Any], tuple[Any, ...], Callable[..., None]] | None:
-        """For the database's writer (on its thread): the next batch as (fn, args, done), or
-        None. The event loop only appends meanwhile, so the slice and the delete, each atomic,
-        take the same items; `done` runs on the event loop."""
+    def take(self) -> tuple[Callable[..., Any], tuple[Any, ...], Callable[..., None],
+                            bool] | None:
+        """For the database's writer (on its thread): the next batch as (fn, args, done,
+        atomic), or None. The event loop only appends meanwhile, so the slice and the
+        delete, each atomic, take the same items; `done` runs on the event loop."""
         batch = self._queue[: self._max_batch]
         if not batch:
             return None
@@ -78,7 +82,7 @@ class GroupCommit(Generic[T, R]):
             for n, (_, future) in enumerate(batch):
                 settle(future, ok, value[n] if ok else value)
 
-        return self._apply, ([item for item, _ in batch],), done
+        return self._apply, ([item for item, _ in batch],), done, self._atomic
 
     def waiting(self) -> bool:
         """For the database's writer: are items left for another transaction?"""

@@ -33,6 +33,11 @@ def _insert_batch(conn: sqlite3.Connection, rows: list[_Row]) -> list[bool]:
     on the writer's thread each statement waits for the GIL again, and the event loop holds
     it most of the time during a burst."""
     if len(rows) > _CHUNK:
+        if not conn.in_transaction:  # alone (GroupCommit atomic): all chunks or none
+            conn.execute("BEGIN IMMEDIATE")
+            news = _insert_batch(conn, rows)
+            conn.commit()
+            return news
         return [new for start in range(0, len(rows), _CHUNK)
                 for new in _insert_batch(conn, rows[start:start + _CHUNK])]
     before = conn.total_changes
@@ -83,8 +88,7 @@ class SqliteInboundStore:
     def __init__(self, db: Database, *, clock: Any = time.time) -> None:
         self._db = db
         self._clock = clock
-        self._adds: GroupCommit[_Row, bool] = GroupCommit(
-            db, _insert_batch)
+        self._adds: GroupCommit[_Row, bool] = GroupCommit(db, _insert_batch, atomic=True)
         self._marks: GroupCommit[_Marks, None] = GroupCommit(db, _mark_batch)
 
     async def add(self, activity_id: str, actor_id: str, body: bytes) -> bool:

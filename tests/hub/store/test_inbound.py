@@ -84,6 +84,16 @@ async def test_a_failing_batch_fails_every_caller_in_it(db: Database) -> None:
     assert await store.add("https://a.example/1", "https://a.example/u", b"{}")  # still usable
 
 
+async def test_a_batch_too_big_for_one_statement_fails_whole(db: Database) -> None:
+    store = SqliteInboundStore(db)
+    adds = [store.add(f"https://a.example/{n}", "https://a.example/u", b"{}")
+            for n in range(700)]
+    adds.append(store.add("https://a.example/bad", None, b"{}"))  # type: ignore[arg-type]
+    results = await asyncio.gather(*adds, return_exceptions=True)
+    assert all(isinstance(r, sqlite3.IntegrityError) for r in results)
+    assert await counts(db) == {"pending": 0, "done": 0, "ignored": 0, "failed": 0}
+
+
 async def test_claim_is_in_order_and_skips_what_is_not_due(db: Database) -> None:
     clock = Clock()
     store = SqliteInboundStore(db, clock=clock)
