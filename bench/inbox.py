@@ -3,6 +3,7 @@ aiohttp JSON handler, measured the same way in the same run.
 
     .venv/bin/python bench/inbox.py [--seconds 3] [--concurrency 32] [--rounds 3]
                                     [--client raw|aiohttp] [--processor on|off] [--breakdown]
+                                    [--store sqlite|none]
 
 What runs where (2 cores shared by everything):
 
@@ -28,7 +29,9 @@ hub's `InboxProcessor`, which is left running during the timed runs, as in produ
 (`--processor off` stops it). Before each bare run the bench waits for the processor to
 finish the backlog, so the bare server never competes with it. `--breakdown` adds two
 servers per round to show where the hub's CPU goes: `InboxReceiver` alone with a store that
-keeps nothing, and with the real store but without the app around it.
+keeps nothing, and with the real store but without the app around it. `--store none` is an
+experiment, not a result: the whole hub with its inbound insert made a no-op (202 without
+storing anything), to show what the durable insert costs the request path.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class Options:
     processor: bool
     breakdown: bool
     settings: dict[str, Any]  # hub settings to change (--set), e.g. inbox_verifiers=0
+    store: bool = True  # --store none: the hub's inbound insert keeps nothing
 
 
 def parse_args(argv: list[str] | None) -> Options:
@@ -118,10 +122,15 @@ def parse_args(argv: list[str] | None) -> Options:
                              "but outside the app; implies --processor off")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a hub setting for this run, e.g. inbox_verifiers=0 (repeatable)")
+    parser.add_argument("--store", choices=("sqlite", "none"), default="sqlite",
+                        help="none: an experiment, the hub's inbound insert keeps nothing "
+                             "(no verdict is given)")
     a = parser.parse_args(argv)
+    if a.store == "none" and a.breakdown:
+        parser.error("--store none and --breakdown do not go together")
     return Options(a.seconds, a.concurrency, a.rounds, a.actors, a.warmup, a.client,
                    a.processor == "on" and not a.breakdown, a.breakdown,
-                   dict(_setting(text, parser) for text in a.set))
+                   dict(_setting(text, parser) for text in a.set), a.store == "sqlite")
 
 
 def _setting(text: str, parser: argparse.ArgumentParser) -> tuple[str, Any]:
@@ -289,6 +298,8 @@ async def measure(opts: Options, runner: Runner, settings: Settings,
     """Rounds of: the bare server, [the breakdown servers], the hub (then its backlog)."""
     if not opts.processor:
         InboxProcessor.run_forever = _idle_processor  # type: ignore[method-assign]
+    if not opts.store:
+        SqliteInboundStore.add = _NoStore.add  # type: ignore[method-assign,assignment]
     hub_app, servers = await serve_all(opts, settings, bare_sock, hub_sock)
     verifier = hub_app[INBOX].verifier
     if verifier is not None:
@@ -342,9 +353,12 @@ def report_ratio(opts: Options, runs: list[Run], bare: float, hub: float) -> Non
              if rates["bare", n]]
     ratio = hub / bare if bare else 0.0
     verdict = "met" if ratio >= GOAL else "MISSED"
+    if not opts.store:
+        verdict = "no verdict (--store none: nothing was stored)"
     print_pairs("Result", [
         ("bare aiohttp JSON handler", f"{bare:,.0f} req/s (median of {opts.rounds})"),
-        ("hub: verify + store + 202", f"{hub:,.0f} req/s (median of {opts.rounds})"),
+        ("hub: verify + store + 202" if opts.store else "hub: verify + 202, NOT stored",
+         f"{hub:,.0f} req/s (median of {opts.rounds})"),
         ("ratio hub / bare", f"{ratio:.0%} (per round: "
                              f"{', '.join(f'{p:.0%}' for p in pairs)}); goal >= {GOAL:.0%}: "
                              f"{verdict}"),
@@ -378,7 +392,9 @@ def report_breakdown(runs: list[Run]) -> None:
 
 def report_processing(opts: Options, runs: list[Run], states: dict[str, int]) -> None:
     hub_runs = [r for r in runs if r.server == "hub"]
-    if opts.processor:
+    if not opts.store:
+        print("\nInbox processor: nothing to process (--store none)")
+    elif opts.processor:
         rows = [(n + 1, len(r.shot.accepted), r.processed, r.drain)
                 for n, r in enumerate(hub_runs)]
         print_table("Inbox processor (off the request path, running during the hub runs)",
@@ -390,6 +406,9 @@ def report_processing(opts: Options, runs: list[Run], states: dict[str, int]) ->
 
 
 def verify(opts: Options, runs: list[Run], stored: set[str]) -> bool:
+    if not opts.store:
+        print(f"\nStored: {len(stored):,} rows in inbound (--store none: the hub stored nothing)")
+        return not stored
     expected = {activity_id(opts.actors, n) for r in runs if r.server in STORING
                 for n in r.shot.accepted}
     missing, extra = expected - stored, stored - expected
