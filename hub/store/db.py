@@ -69,6 +69,8 @@ class Database:
         # What waits for the next transaction: run_in_writer calls, and the GroupCommits that
         # asked. The event loop adds; the writer's thread takes (deque and set operations are
         # atomic), so a transaction can follow the last one without a trip through the loop.
+        # Each caller's writes keep their order; two GroupCommits' batches in one transaction
+        # may come in either order.
         self._writes: deque[_Write] = deque()
         self._asked: set[_Source] = set()
         self._writing: asyncio.Task[None] | None = None
@@ -194,6 +196,17 @@ class Database:
                 except asyncio.CancelledError:  # stopped: the thread stops after this batch
                     self._stop_turn = True
                     raise
+                except Exception as exc:  # no writer (closed): whatever waits fails now
+                    self._fail_queued(StoreError(f"cannot write the database: {exc}"))
+
+    def _fail_queued(self, error: StoreError) -> None:
+        batch, skipped = [], []
+        while self._writes or self._asked:
+            more, gave_up = self._next_batch()
+            batch += more
+            skipped += gave_up
+        _finish(skipped, [(False, asyncio.CancelledError())] * len(skipped))
+        _finish(batch, [(False, error)] * len(batch))
 
     def _turn(self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop) -> None:
         """On the writer's thread: transactions back to back until nothing is queued (or the
@@ -210,7 +223,7 @@ class Database:
                 return
             try:
                 outcomes = _run_batch(conn, batch)
-            except Exception as exc:  # the transaction failed: every write of it did
+            except BaseException as exc:  # the transaction failed: every write of it did
                 outcomes = [(False, exc)] * len(batch)
             loop.call_soon_threadsafe(_finish, batch, outcomes)
             if time.monotonic() > deadline:
@@ -334,7 +347,7 @@ def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple[bool
     commit. If SQLite itself abandons the transaction (a full disk can), every write of the
     batch gets the error: none of them is stored."""
     alone = len(batch) == 1
-    if alone and batch[0].alone_atomic:
+    if alone and batch[0].alone_atomic and not conn.in_transaction:
         # One statement commits itself (and, with synchronous=FULL, syncs): BEGIN and
         # COMMIT would be two more trips to win the GIL back from a busy event loop.
         return [_run_alone(conn, batch[0])]
@@ -376,14 +389,24 @@ def _run_alone(conn: sqlite3.Connection, write: _Write) -> tuple[bool, Any]:
     """A write that is atomic by itself, outside a transaction: (ok, result or error)."""
     try:
         return True, write.fn(conn, *write.args)
-    except Exception as exc:
+    except BaseException as exc:
         if conn.in_transaction:  # it began one and failed inside: nothing of it stays
             with contextlib.suppress(sqlite3.Error):
                 conn.rollback()
-        error = storage_error(exc) or exc
+        error = storage_error(exc) or _busy_error(exc) or exc
         if error is not exc:
             error.__cause__ = exc
         return False, error
+
+
+def _busy_error(exc: BaseException) -> StoreError | None:
+    """What `BEGIN IMMEDIATE` failing would have said, for a statement that begins its own
+    transaction and finds the database locked (another process holds the write lock)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if isinstance(exc, sqlite3.OperationalError) and name.startswith(("SQLITE_BUSY",
+                                                                      "SQLITE_LOCKED")):
+        return StoreError(f"cannot start a write: {exc}")
+    return None
 
 
 def _undo(conn: sqlite3.Connection) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -44,6 +45,7 @@ class GroupCommit(Generic[T, R]):
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._hurry = False
+        self._taking = threading.Lock()  # take (the writer's thread) against abandon
 
     def hurry(self) -> None:
         """The next item asks for a transaction at once (no more company is coming), and
@@ -71,12 +73,14 @@ class GroupCommit(Generic[T, R]):
     def take(self) -> tuple[Callable[..., Any], tuple[Any, ...], Callable[..., None],
                             bool] | None:
         """For the database's writer (on its thread): the next batch as (fn, args, done,
-        atomic), or None. The event loop only appends meanwhile, so the slice and the
-        delete, each atomic, take the same items; `done` runs on the event loop."""
-        batch = self._queue[: self._max_batch]
-        if not batch:
-            return None
-        del self._queue[: len(batch)]
+        atomic), or None. Meanwhile the event loop may append (at the end, so the slice
+        and the delete take the same items) or abandon the queue (under the same lock);
+        `done` runs on the event loop."""
+        with self._taking:
+            batch = self._queue[: self._max_batch]
+            if not batch:
+                return None
+            del self._queue[: len(batch)]
 
         def done(ok: bool, value: Any) -> None:
             for n, (_, future) in enumerate(batch):
@@ -96,7 +100,8 @@ class GroupCommit(Generic[T, R]):
 
     def abandon(self) -> None:
         """Drop what is queued and not yet being written (a shutdown that must not wait)."""
-        queued, self._queue = self._queue, []
+        with self._taking:
+            queued, self._queue = self._queue, []
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

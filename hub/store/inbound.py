@@ -40,12 +40,11 @@ def _insert_batch(conn: sqlite3.Connection, rows: list[_Row]) -> list[bool]:
             return news
         return [new for start in range(0, len(rows), _CHUNK)
                 for new in _insert_batch(conn, rows[start:start + _CHUNK])]
-    before = conn.total_changes
     cursor = conn.execute(f"INSERT INTO inbound {_COLUMNS} VALUES "
                           f"{','.join(['(?,?,?,?,?)'] * len(rows))} "
                           "ON CONFLICT (dedupe_key) DO NOTHING",
                           [field for row in rows for field in row])
-    added = conn.total_changes - before
+    added = cursor.rowcount  # rows this statement inserted (sqlite3_changes)
     if added == len(rows):
         return [True] * len(rows)
     # Some were known (or came twice). The rows added have the ids after the table's

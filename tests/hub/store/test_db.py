@@ -215,3 +215,14 @@ async def test_a_transaction_gets_its_turn_while_group_commits_keep_coming(
         assert len(submitted) > 20
     finally:
         await db.close()
+
+
+async def test_writes_after_close_fail_at_once(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "hub.db")
+    await db.migrate()
+    commits: GroupCommit[int, list[None]] = GroupCommit(db, lambda conn, items: [None] * len(items))
+    await db.close()
+    with pytest.raises(StoreError):
+        await asyncio.wait_for(db.run_in_writer(lambda conn: None), 2)
+    with pytest.raises(StoreError):
+        await asyncio.wait_for(commits.submit(1), 2)

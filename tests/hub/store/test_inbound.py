@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from federation.inbox import InboundMark
-from hub.store.db import Database
+from hub.store.db import Database, StoreError
 from hub.store.inbound import SqliteInboundStore, counts, get_item
 
 
@@ -127,3 +127,20 @@ async def test_outcomes_are_recorded_with_their_errors(db: Database) -> None:
         "failed", "bad Join", 1, clock.now)
     with pytest.raises(ValueError, match="outcome"):
         await store.record([InboundMark(items[0].id, "exploded")])  # type: ignore[arg-type]
+
+
+async def test_a_locked_database_is_a_store_error_not_a_crash(
+        db: Database, tmp_path: Path) -> None:
+    """Another process holding the write lock past the busy timeout: the inbox answers
+    503 (StoreError), as when a transaction cannot begin, and nothing is half-written."""
+    await db.run_in_writer(lambda conn: conn.execute("PRAGMA busy_timeout=100"))
+    store = SqliteInboundStore(db)
+    other = sqlite3.connect(tmp_path / "hub.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreError, match="cannot start a write"):
+            await store.add("https://a.example/1", "https://a.example/u", b"{}")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert await store.add("https://a.example/1", "https://a.example/u", b"{}")
