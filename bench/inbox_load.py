@@ -39,7 +39,6 @@ class GeneratorConfig:
     actors: int
     requests: int
     client: str
-    concurrency: int
     time_limit: float
 
 
@@ -120,7 +119,7 @@ def generator_main(conn: Connection, config: GeneratorConfig) -> None:
     conn.send(("ready", pems, len(load.requests), time.perf_counter() - started))
     unique = Pool(len(load.requests))  # for servers that store: each request once
     while (command := conn.recv())[0] == "fire":
-        _, target, seconds, warmup, once = command
+        _, target, seconds, warmup, once, concurrency = command
         pool = unique if once else Pool(len(load.requests), cycle=True)
-        conn.send(asyncio.run(fire(target, load, pool, concurrency=config.concurrency,
+        conn.send(asyncio.run(fire(target, load, pool, concurrency=concurrency,
                                    seconds=seconds, warmup=warmup)))
