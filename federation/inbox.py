@@ -96,6 +96,17 @@ class InboundStore(Protocol):
         ...
 
 
+class Receipt(Protocol):
+    """Whether deliveries are being received; `InboxReceiver` implements it."""
+
+    @property
+    def receiving(self) -> bool: ...
+
+    async def lull(self) -> None:
+        """Return once no delivery is being received."""
+        ...
+
+
 class HostRateLimit(Protocol):
     """Per-host request budget; `hub.web.ratelimit.TokenBucket` implements it.
 
@@ -133,19 +144,36 @@ class InboxReceiver:
         # process (federation.verifier); anything else here, by the same functions.
         self._verifier = verifier
         self._cached_key = cached_key
+        self._in_flight = 0  # deliveries being read, checked or stored right now
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def verifier(self) -> VerifierPool | None:
         """The verifier processes this inbox uses, if any."""
         return self._verifier
 
+    @property
+    def receiving(self) -> bool:
+        """Is a delivery being received (read, checked or stored) right now?"""
+        return self._in_flight > 0
+
+    async def lull(self) -> None:
+        await self._idle.wait()
+
     async def handle(self, request: web.Request) -> web.Response:
+        self._in_flight += 1
+        self._idle.clear()
         try:
             activity_id, actor_id, body = await self.receive(request)
             stored = await self._store.add(activity_id, actor_id, body)
         except FederationError as exc:
             log.debug("inbox refused a POST from %s: %s", request.remote, exc.message)
             return error_response(exc)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
         if stored and self._on_stored is not None:
             self._on_stored()
         # A duplicate answers 202 too: the sender only needs to know we have it.
@@ -395,7 +423,8 @@ class InboxProcessor:
     def __init__(self, store: InboundStore, dispatcher: Dispatcher, *, batch: int = 100,
                  max_attempts: int = 10, backoff_cap: float = 3600.0,
                  poll_interval: float = 5.0, clock: Callable[[], float] = time.time,
-                 wake_delay: float = 0.0) -> None:
+                 wake_delay: float = 0.0, give_way: float = 0.0,
+                 backlog_limit: int = 10_000) -> None:
         self._store = store
         self._dispatcher = dispatcher
         self._batch = batch
@@ -407,6 +436,27 @@ class InboxProcessor:
         self._wake_delay = wake_delay
         self._wake_timer: asyncio.TimerHandle | None = None
         self._running = asyncio.Lock()  # one pass at a time, or a row could run twice
+        self._give_way = give_way
+        self._backlog_limit = backlog_limit
+        self._backlog = 0  # activities stored (arrived) and not yet taken, as far as we know
+        self._backlog_full = asyncio.Event()
+        self._receipt: Receipt | None = None
+
+    def give_way_to(self, receipt: Receipt) -> None:
+        """Receipt first during a burst: while deliveries are being received, wait before
+        each batch for a lull, at most `give_way` seconds, and not at all once
+        `backlog_limit` stored activities wait. The senders' requests get the event loop
+        (remote servers wait on them; stored activities can wait), and the backlog is
+        processed in the lulls: at least a batch every `give_way` seconds, all of it once it
+        is that long."""
+        self._receipt = receipt
+
+    def arrived(self) -> None:
+        """A new activity was stored: count it, and process soon."""
+        self._backlog += 1
+        if self._backlog >= self._backlog_limit:
+            self._backlog_full.set()
+        self.wake()
 
     def wake(self) -> None:
         """Process soon: call after storing a new activity.
@@ -434,6 +484,10 @@ class InboxProcessor:
         """Process one batch in order; returns how many activities were taken."""
         async with self._running:
             items = await self._store.claim(self._batch)
+            left = self._backlog - len(items) if len(items) == self._batch else 0
+            self._backlog = max(0, left)
+            if self._backlog < self._backlog_limit:
+                self._backlog_full.clear()
             # The batch's outcomes are written together, in one commit, after it is done: a
             # crash before they land only means those activities run again.
             marks = []
@@ -449,6 +503,7 @@ class InboxProcessor:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            await self._wait_for_a_lull(stop)
             try:
                 taken = await self.run_once()
             except Exception:  # the store is unavailable: rows wait, nothing is lost
@@ -456,6 +511,22 @@ class InboxProcessor:
                 taken = 0
             if taken < self._batch:
                 await wait_for_turn(self._wake, stop, self._poll_interval)
+
+    async def _wait_for_a_lull(self, stop: asyncio.Event) -> None:
+        receipt = self._receipt
+        if (receipt is None or self._give_way <= 0 or not receipt.receiving
+                or self._backlog_full.is_set()):
+            return
+        waiters = [asyncio.ensure_future(receipt.lull()),
+                   asyncio.ensure_future(self._backlog_full.wait()),
+                   asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self._give_way,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
 
     async def _process(self, item: InboundItem) -> InboundMark:
         """Dispatch one activity; returns its outcome, not yet written."""

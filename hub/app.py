@@ -114,9 +114,10 @@ async def _hub_context(app: web.Application) -> AsyncIterator[None]:
             app[INBOX] = InboxReceiver(
                 workers.inbound, hub.actors.key_lookup, base_url=settings.base_url,
                 max_body=settings.max_body_bytes, window=settings.signature_window,
-                is_blocked=hub.policy.is_blocked, on_stored=workers.processor.wake,
+                is_blocked=hub.policy.is_blocked, on_stored=workers.processor.arrived,
                 rate_limit=_inbox_rate_limit(app), on_verified=workers.heard_from,
                 verifier=workers.verifier, cached_key=hub.actors.cached_key)
+            workers.processor.give_way_to(app[INBOX])
             app[JOBS] = workers.jobs
             app[DISCOVERY] = workers.discovery
             yield
@@ -147,7 +148,7 @@ class _Workers:
         # The scheduler wakes both workers every WAKE_INTERVAL; their own poll is a backstop.
         self.processor = InboxProcessor(self.inbound, build_dispatcher(hub),
                                         poll_interval=BACKSTOP_POLL,
-                                        wake_delay=INBOX_WAKE_DELAY)
+                                        wake_delay=INBOX_WAKE_DELAY, give_way=s.inbox_give_way)
         # Inbox URLs come from remote documents: deliveries get the same SSRF guard as fetches.
         self.client = DeliveryClient(allow_loopback=s.dev,
                                      allow_private=s.allow_private_addresses)

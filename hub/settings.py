@@ -55,6 +55,9 @@ class Settings:
         "Activities one remote host may deliver per inbox_rate_window (429 past it); 0: no limit.",
         600)
     inbox_rate_window: float = _doc("Seconds over which inbox_rate_limit is counted.", 60.0)
+    inbox_give_way: float = _doc(
+        "Seconds the inbox processor waits before each batch while deliveries are arriving "
+        "(receipt first during a burst; at most 10,000 activities wait); 0: never waits.", 1.0)
     inbox_verifiers: int = _doc(
         "Worker processes that check inbox signatures beside the event loop; -1: one fewer "
         "than the machine's cores, at most 4; 0: none, all checks in the event loop.", -1)
@@ -256,6 +259,8 @@ def _validate(s: Settings) -> None:
         raise SettingsError("staff_email must be an email address")
     if not -1 <= s.inbox_verifiers <= 64:
         raise SettingsError("inbox_verifiers must be -1 (automatic), 0 (none) or up to 64")
+    if not 0 <= s.inbox_give_way <= 60:
+        raise SettingsError("inbox_give_way must be between 0 and 60 seconds")
     if s.inbox_rate_limit < 0 or s.inbox_rate_window <= 0:
         raise SettingsError("inbox_rate_limit must be 0 or more and inbox_rate_window positive")
     _validate_area(s)

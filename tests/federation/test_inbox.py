@@ -423,3 +423,113 @@ async def test_a_retry_asked_for_soon_waits_less_and_doubles(db: Database) -> No
         waits.append(row["next_attempt_at"] - start)
         clock.now = row["next_attempt_at"]
     assert waits == [1.0, 2.0, 4.0]
+
+
+class _Receiving:
+    """A `Receipt` the test drives: deliveries arriving until `stop_receiving()`."""
+
+    def __init__(self) -> None:
+        self.receiving = True
+        self._idle = asyncio.Event()
+
+    async def lull(self) -> None:
+        await self._idle.wait()
+
+    def stop_receiving(self) -> None:
+        self.receiving = False
+        self._idle.set()
+
+
+async def _done(db: Database) -> int:
+    return (await counts(db))["done"]
+
+
+async def _wait_until_done(db: Database, count: int, seconds: float) -> bool:
+    for _ in range(int(seconds / 0.01)):
+        if await _done(db) == count:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def _gives_way(db: Database, receipt: _Receiving, **options: Any,
+                     ) -> tuple[InboxProcessor, SqliteInboundStore, asyncio.Event, Any]:
+    store = SqliteInboundStore(db)
+    dispatcher = Dispatcher()
+    dispatcher.register("Follow", _noop)
+    processor = InboxProcessor(store, dispatcher, poll_interval=60, **options)
+    processor.give_way_to(receipt)
+    stop = asyncio.Event()
+    await _add(store, "Follow", "Follow", "Follow")
+    return processor, store, stop, asyncio.create_task(processor.run_forever(stop))
+
+
+async def test_while_deliveries_arrive_the_processor_waits_for_a_lull(db: Database) -> None:
+    receipt = _Receiving()
+    processor, _, stop, runner = await _gives_way(db, receipt, give_way=30)
+    try:
+        processor.wake()
+        await asyncio.sleep(0.2)
+        assert await _done(db) == 0  # receipt first: the stored activities wait
+        receipt.stop_receiving()
+        assert await _wait_until_done(db, 3, 5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+
+
+async def test_the_processor_gives_way_for_a_while_only(db: Database) -> None:
+    processor, _, stop, runner = await _gives_way(db, _Receiving(), give_way=0.3)
+    try:
+        processor.wake()
+        await asyncio.sleep(0.1)
+        assert await _done(db) == 0
+        assert await _wait_until_done(db, 3, 5)  # still receiving, but it waited long enough
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+
+
+async def test_a_long_backlog_is_processed_without_waiting(db: Database) -> None:
+    processor, _, stop, runner = await _gives_way(db, _Receiving(), give_way=30,
+                                                  backlog_limit=3)
+    try:
+        for _ in range(3):
+            processor.arrived()  # as the inbox says of each activity it stored
+        assert await _wait_until_done(db, 3, 5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+
+
+async def test_the_receiver_says_when_it_is_receiving(serve: StartServer, db: Database) -> None:
+    release = asyncio.Event()
+
+    class SlowStore(SqliteInboundStore):
+        async def add(self, activity_id: str, actor_id: str, body: bytes) -> bool:
+            await release.wait()
+            return await super().add(activity_id, actor_id, body)
+
+    receiver = InboxReceiver(SlowStore(db), lookup, base_url=PUBLIC)
+    app = web.Application()
+    app.router.add_post("/inbox", receiver.handle)
+    server = await serve(app)
+    assert not receiver.receiving
+    body = orjson.dumps(follow())
+    headers = sign_request("POST", f"{PUBLIC}/inbox", {"Content-Type": AP}, body, ALICE_KEY)
+    async with aiohttp.ClientSession() as session:
+        post = asyncio.ensure_future(session.post(server.make_url("/inbox"), data=body,
+                                                  headers=headers))
+        for _ in range(500):
+            if receiver.receiving:
+                break
+            await asyncio.sleep(0.01)
+        assert receiver.receiving
+        lull = asyncio.ensure_future(receiver.lull())
+        await asyncio.sleep(0.05)
+        assert not lull.done()
+        release.set()
+        async with await post as response:
+            assert response.status == 202
+        await asyncio.wait_for(lull, 5)
+    assert not receiver.receiving
