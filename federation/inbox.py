@@ -304,17 +304,22 @@ async def read_capped(request: web.Request, cap: int) -> bytes:
         raise PayloadTooLarge(f"the body is over {cap} bytes")
     chunks: list[bytes] = []
     size = 0
+    content = request.content
     try:
-        # aiohttp's server decompresses gzip/deflate as it reads (in bounded pieces), so
-        # this cap already bounds the decompressed size: a gzip bomb stops here.
-        # readany() in a loop: iter_any() costs an iterator and a StopAsyncIteration more.
-        while chunk := await request.content.readany():
-            size += len(chunk)
-            if size > cap:
-                raise PayloadTooLarge(f"the body is over {cap} bytes")
-            chunks.append(chunk)
+        if content.is_eof():  # all of it has arrived (a small body usually has): take it
+            chunks.append(content.read_nowait())
+            size = len(chunks[0])
+        else:
+            # aiohttp's server decompresses gzip/deflate as it reads (in bounded pieces), so
+            # this cap already bounds the decompressed size: a gzip bomb stops here.
+            # readany() in a loop: iter_any() costs an iterator and a StopAsyncIteration more.
+            while size <= cap and (chunk := await content.readany()):
+                size += len(chunk)
+                chunks.append(chunk)
     except web.RequestPayloadError as exc:  # a broken gzip stream, a cut chunked body
         raise ValidationError(f"the body cannot be read: {' '.join(str(exc).split())}") from exc
+    if size > cap:
+        raise PayloadTooLarge(f"the body is over {cap} bytes")
     body = b"".join(chunks)
     if body[:2] == b"\x1f\x8b" and "gzip" in request.headers.get("Content-Encoding", ""):
         body = _gunzip_capped(body, cap)  # a server run with auto_decompress=False

@@ -47,6 +47,8 @@ JOB_TIMEOUT = 10.0  # a worker that sits on a job longer than this is replaced
 RESTART_PAUSE = 1.0  # at most one start per worker slot in this many seconds
 MAX_RESTART_PAUSE = 60.0
 _KEY_CACHE = 4096
+_READ_SIZE = 1 << 20  # what a worker reads from its pipe at once, at most
+_FLUSH_EVERY = 4  # answers a worker writes before sending them on, within one read
 # The child: -P keeps its working directory off sys.path; `federation` comes from where
 # Python finds it for this process (installed, or PYTHONPATH), else from beside this file.
 _WORKER_MAIN = (
@@ -371,24 +373,36 @@ def worker_main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the hub, which stops us
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break a frame
-    source = sys.stdin.buffer
+    source = sys.stdin.fileno()
     import federation.inbox  # noqa: F401  (imported before saying we are ready)
 
     keys: dict[bytes, PublicKeyType] = {}
     _write(out, (_READY,))
-    while True:
-        head = source.read(4)
-        if len(head) < 4:
-            return 0
-        (size,) = _LENGTH.unpack(head)
-        job = pickle.loads(source.read(size))
-        _write(out, _run_job(job, keys))
+    out.flush()
+    buffer = bytearray()
+    # Whatever has arrived is read at once and answered as it is checked, flushed a few
+    # answers at a time: a burst costs a few system calls, not two per delivery.
+    while data := os.read(source, _READ_SIZE):
+        buffer += data
+        offset = answered = 0
+        while len(buffer) - offset >= 4:
+            (size,) = _LENGTH.unpack_from(buffer, offset)
+            if len(buffer) - offset - 4 < size:
+                break
+            job = pickle.loads(buffer[offset + 4:offset + 4 + size])
+            offset += 4 + size
+            _write(out, _run_job(job, keys))
+            answered += 1
+            if answered % _FLUSH_EVERY == 0:
+                out.flush()
+        del buffer[:offset]
+        out.flush()
+    return 0
 
 
 def _write(out: Any, frame: tuple[Any, ...]) -> None:
     data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
     out.write(_LENGTH.pack(len(data)) + data)
-    out.flush()
 
 
 if __name__ == "__main__":

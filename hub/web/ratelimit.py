@@ -40,7 +40,10 @@ class TokenBucket:
 
     def peek(self, key: str) -> float:
         """Like `take`, but spends nothing: 0.0 if a token is free, else the wait."""
-        tokens, then = self._buckets.get(key, (float(self.capacity), self.clock()))
+        entry = self._buckets.get(key)
+        if entry is None:  # a full bucket
+            return 0.0
+        tokens, then = entry
         tokens = min(self.capacity, tokens + (self.clock() - then) * self.rate)
         return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
