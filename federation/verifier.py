@@ -105,17 +105,9 @@ class _Worker(asyncio.SubprocessProtocol):
         self._stdin = self.transport.get_pipe_transport(0)  # type: ignore[union-attr,assignment]
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
-        offset = 0
-        while len(buffer) - offset >= 4:
-            (size,) = _LENGTH.unpack_from(buffer, offset)
-            if len(buffer) - offset - 4 < size:
-                break
-            frame = pickle.loads(buffer[offset + 4:offset + 4 + size])
-            offset += 4 + size
+        self._buffer += data
+        for frame in _whole_frames(self._buffer):
             self._deliver(frame)
-        del buffer[:offset]
 
     def _deliver(self, frame: tuple[Any, ...]) -> None:
         self.progress = time.monotonic()
@@ -384,20 +376,26 @@ def worker_main() -> int:
     # answers at a time: a burst costs a few system calls, not two per delivery.
     while data := os.read(source, _READ_SIZE):
         buffer += data
-        offset = answered = 0
-        while len(buffer) - offset >= 4:
-            (size,) = _LENGTH.unpack_from(buffer, offset)
-            if len(buffer) - offset - 4 < size:
-                break
-            job = pickle.loads(buffer[offset + 4:offset + 4 + size])
-            offset += 4 + size
+        for answered, job in enumerate(_whole_frames(buffer), 1):
             _write(out, _run_job(job, keys))
-            answered += 1
             if answered % _FLUSH_EVERY == 0:
                 out.flush()
-        del buffer[:offset]
         out.flush()
     return 0
+
+
+def _whole_frames(buffer: bytearray) -> list[Any]:
+    """The whole frames at the start of `buffer`, unpickled and removed from it; a frame
+    not yet whole stays for the next read."""
+    frames, offset = [], 0
+    while len(buffer) - offset >= 4:
+        (size,) = _LENGTH.unpack_from(buffer, offset)
+        if len(buffer) - offset - 4 < size:
+            break
+        frames.append(pickle.loads(buffer[offset + 4:offset + 4 + size]))
+        offset += 4 + size
+    del buffer[:offset]
+    return frames
 
 
 def _write(out: Any, frame: tuple[Any, ...]) -> None:
