@@ -11,6 +11,7 @@ reads nothing from the database: key lookups are the app's injected, cached call
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
@@ -57,6 +58,7 @@ _SIMPLE_ORIGIN = re.compile(r"(https?)://([a-z0-9.-]+)(?::([0-9]{1,5}))?(?=[/?#]
 
 Outcome = Literal["done", "ignored", "failed"]
 YIELD_EVERY = 8  # activities the processor handles between two turns of the event loop
+LULL = 0.05  # seconds without a new activity stored that let the processor take a batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,17 +95,6 @@ class InboundStore(Protocol):
 
     async def record(self, marks: list[InboundMark]) -> None:
         """Write the outcomes of processed activities, committed before returning."""
-        ...
-
-
-class Receipt(Protocol):
-    """Whether deliveries are being received; `InboxReceiver` implements it."""
-
-    @property
-    def receiving(self) -> bool: ...
-
-    async def lull(self) -> None:
-        """Return once no delivery is being received."""
         ...
 
 
@@ -144,36 +135,20 @@ class InboxReceiver:
         # process (federation.verifier); anything else here, by the same functions.
         self._verifier = verifier
         self._cached_key = cached_key
-        self._in_flight = 0  # deliveries being read, checked or stored right now
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     @property
     def verifier(self) -> VerifierPool | None:
         """The verifier processes this inbox uses, if any."""
         return self._verifier
 
-    @property
-    def receiving(self) -> bool:
-        """Is a delivery being received (read, checked or stored) right now?"""
-        return self._in_flight > 0
-
-    async def lull(self) -> None:
-        await self._idle.wait()
-
     async def handle(self, request: web.Request) -> web.Response:
-        self._in_flight += 1
-        self._idle.clear()
         try:
             activity_id, actor_id, body = await self.receive(request)
             stored = await self._store.add(activity_id, actor_id, body)
         except FederationError as exc:
             log.debug("inbox refused a POST from %s: %s", request.remote, exc.message)
             return error_response(exc)
-        finally:
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
+
         if stored and self._on_stored is not None:
             self._on_stored()
         # A duplicate answers 202 too: the sender only needs to know we have it.
@@ -429,7 +404,7 @@ class InboxProcessor:
                  max_attempts: int = 10, backoff_cap: float = 3600.0,
                  poll_interval: float = 5.0, clock: Callable[[], float] = time.time,
                  wake_delay: float = 0.0, give_way: float = 0.0,
-                 backlog_limit: int = 10_000) -> None:
+                 max_lag: float = 10.0) -> None:
         self._store = store
         self._dispatcher = dispatcher
         self._batch = batch
@@ -441,26 +416,20 @@ class InboxProcessor:
         self._wake_delay = wake_delay
         self._wake_timer: asyncio.TimerHandle | None = None
         self._running = asyncio.Lock()  # one pass at a time, or a row could run twice
+        # Receipt first during a burst: while activities keep arriving (one stored in the
+        # last LULL seconds), wait before each batch for a lull, at most `give_way` seconds;
+        # and not at all once the queue has not been empty for `max_lag` seconds. The
+        # senders' requests get the event loop (remote servers wait on them; stored
+        # activities cannot be lost), and what is stored is processed in the lulls: at least
+        # a batch every `give_way` seconds, and all of it once it lags that long.
         self._give_way = give_way
-        self._backlog_limit = backlog_limit
-        self._backlog = 0  # activities stored (arrived) and not yet taken, as far as we know
-        self._backlog_full = asyncio.Event()
-        self._receipt: Receipt | None = None
-
-    def give_way_to(self, receipt: Receipt) -> None:
-        """Receipt first during a burst: while deliveries are being received, wait before
-        each batch for a lull, at most `give_way` seconds, and not at all once
-        `backlog_limit` stored activities wait. The senders' requests get the event loop
-        (remote servers wait on them; stored activities can wait), and the backlog is
-        processed in the lulls: at least a batch every `give_way` seconds, all of it once it
-        is that long."""
-        self._receipt = receipt
+        self._max_lag = max_lag
+        self._last_arrival = float("-inf")
+        self._caught_up_at = time.monotonic()  # when a claim last found the queue empty
 
     def arrived(self) -> None:
-        """A new activity was stored: count it, and process soon."""
-        self._backlog += 1
-        if self._backlog >= self._backlog_limit:
-            self._backlog_full.set()
+        """A new activity was stored (the inbox's `on_stored`): process it soon."""
+        self._last_arrival = time.monotonic()
         self.wake()
 
     def wake(self) -> None:
@@ -489,10 +458,8 @@ class InboxProcessor:
         """Process one batch in order; returns how many activities were taken."""
         async with self._running:
             items = await self._store.claim(self._batch)
-            left = self._backlog - len(items) if len(items) == self._batch else 0
-            self._backlog = max(0, left)
-            if self._backlog < self._backlog_limit:
-                self._backlog_full.clear()
+            if len(items) < self._batch:
+                self._caught_up_at = time.monotonic()
             # The batch's outcomes are written together, in one commit, after it is done: a
             # crash before they land only means those activities run again.
             marks = []
@@ -518,20 +485,15 @@ class InboxProcessor:
                 await wait_for_turn(self._wake, stop, self._poll_interval)
 
     async def _wait_for_a_lull(self, stop: asyncio.Event) -> None:
-        receipt = self._receipt
-        if (receipt is None or self._give_way <= 0 or not receipt.receiving
-                or self._backlog_full.is_set()):
+        if self._give_way <= 0:
             return
-        waiters = [asyncio.ensure_future(receipt.lull()),
-                   asyncio.ensure_future(self._backlog_full.wait()),
-                   asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=self._give_way,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
+        deadline = min(time.monotonic() + self._give_way, self._caught_up_at + self._max_lag)
+        while not stop.is_set():
+            until = min(self._last_arrival + LULL, deadline)
+            if until <= time.monotonic():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), until - time.monotonic())
 
     async def _process(self, item: InboundItem) -> InboundMark:
         """Dispatch one activity; returns its outcome, not yet written."""

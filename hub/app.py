@@ -117,7 +117,6 @@ async def _hub_context(app: web.Application) -> AsyncIterator[None]:
                 is_blocked=hub.policy.is_blocked, on_stored=workers.processor.arrived,
                 rate_limit=_inbox_rate_limit(app), on_verified=workers.heard_from,
                 verifier=workers.verifier, cached_key=hub.actors.cached_key)
-            workers.processor.give_way_to(app[INBOX])
             app[JOBS] = workers.jobs
             app[DISCOVERY] = workers.discovery
             yield

@@ -56,8 +56,8 @@ class Settings:
         600)
     inbox_rate_window: float = _doc("Seconds over which inbox_rate_limit is counted.", 60.0)
     inbox_give_way: float = _doc(
-        "Seconds the inbox processor waits before each batch while deliveries are arriving "
-        "(receipt first during a burst; at most 10,000 activities wait); 0: never waits.", 1.0)
+        "Seconds the inbox processor waits before each batch while activities keep arriving "
+        "(receipt first during a burst; not once it has lagged 10 s); 0: never waits.", 1.0)
     inbox_verifiers: int = _doc(
         "Worker processes that check inbox signatures beside the event loop; -1: one fewer "
         "than the machine's cores, at most 4; 0: none, all checks in the event loop.", -1)

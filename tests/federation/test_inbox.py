@@ -425,21 +425,6 @@ async def test_a_retry_asked_for_soon_waits_less_and_doubles(db: Database) -> No
     assert waits == [1.0, 2.0, 4.0]
 
 
-class _Receiving:
-    """A `Receipt` the test drives: deliveries arriving until `stop_receiving()`."""
-
-    def __init__(self) -> None:
-        self.receiving = True
-        self._idle = asyncio.Event()
-
-    async def lull(self) -> None:
-        await self._idle.wait()
-
-    def stop_receiving(self) -> None:
-        self.receiving = False
-        self._idle.set()
-
-
 async def _done(db: Database) -> int:
     return (await counts(db))["done"]
 
@@ -452,84 +437,81 @@ async def _wait_until_done(db: Database, count: int, seconds: float) -> bool:
     return False
 
 
-async def _gives_way(db: Database, receipt: _Receiving, **options: Any,
-                     ) -> tuple[InboxProcessor, SqliteInboundStore, asyncio.Event, Any]:
+class _Arrivals:
+    """Activities arriving every 10 ms, as the inbox tells the processor, until stopped."""
+
+    def __init__(self, processor: InboxProcessor) -> None:
+        self._task = asyncio.create_task(self._arrive(processor))
+
+    @staticmethod
+    async def _arrive(processor: InboxProcessor) -> None:
+        while True:
+            processor.arrived()
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def _giving_way(db: Database, **options: Any) -> tuple[InboxProcessor, asyncio.Event]:
     store = SqliteInboundStore(db)
     dispatcher = Dispatcher()
     dispatcher.register("Follow", _noop)
-    processor = InboxProcessor(store, dispatcher, poll_interval=60, **options)
-    processor.give_way_to(receipt)
-    stop = asyncio.Event()
     await _add(store, "Follow", "Follow", "Follow")
-    return processor, store, stop, asyncio.create_task(processor.run_forever(stop))
+    return InboxProcessor(store, dispatcher, poll_interval=60, **options), asyncio.Event()
 
 
-async def test_while_deliveries_arrive_the_processor_waits_for_a_lull(db: Database) -> None:
-    receipt = _Receiving()
-    processor, _, stop, runner = await _gives_way(db, receipt, give_way=30)
+async def test_while_activities_keep_arriving_the_processor_waits_for_a_lull(
+        db: Database) -> None:
+    processor, stop = await _giving_way(db, give_way=30)
+    arrivals = _Arrivals(processor)
+    runner = asyncio.create_task(processor.run_forever(stop))
     try:
-        processor.wake()
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.3)
         assert await _done(db) == 0  # receipt first: the stored activities wait
-        receipt.stop_receiving()
-        assert await _wait_until_done(db, 3, 5)
+        await arrivals.stop()
+        assert await _wait_until_done(db, 3, 5)  # a lull: they are processed
     finally:
+        await arrivals.stop()
         stop.set()
         await asyncio.wait_for(runner, 5)
 
 
 async def test_the_processor_gives_way_for_a_while_only(db: Database) -> None:
-    processor, _, stop, runner = await _gives_way(db, _Receiving(), give_way=0.3)
+    processor, stop = await _giving_way(db, give_way=0.3)
+    arrivals = _Arrivals(processor)
+    runner = asyncio.create_task(processor.run_forever(stop))
     try:
-        processor.wake()
         await asyncio.sleep(0.1)
         assert await _done(db) == 0
-        assert await _wait_until_done(db, 3, 5)  # still receiving, but it waited long enough
+        assert await _wait_until_done(db, 3, 5)  # still arriving, but it waited long enough
     finally:
+        await arrivals.stop()
         stop.set()
         await asyncio.wait_for(runner, 5)
 
 
-async def test_a_long_backlog_is_processed_without_waiting(db: Database) -> None:
-    processor, _, stop, runner = await _gives_way(db, _Receiving(), give_way=30,
-                                                  backlog_limit=3)
+async def test_a_processor_that_lags_too_long_stops_giving_way(db: Database) -> None:
+    # Rows waiting since before a burst (a restart, say) count as lag too: after max_lag
+    # without an empty queue the processor takes its full share again.
+    processor, stop = await _giving_way(db, give_way=30, max_lag=0.3)
+    arrivals = _Arrivals(processor)
+    runner = asyncio.create_task(processor.run_forever(stop))
     try:
-        for _ in range(3):
-            processor.arrived()  # as the inbox says of each activity it stored
         assert await _wait_until_done(db, 3, 5)
     finally:
+        await arrivals.stop()
         stop.set()
         await asyncio.wait_for(runner, 5)
 
 
-async def test_the_receiver_says_when_it_is_receiving(serve: StartServer, db: Database) -> None:
-    release = asyncio.Event()
-
-    class SlowStore(SqliteInboundStore):
-        async def add(self, activity_id: str, actor_id: str, body: bytes) -> bool:
-            await release.wait()
-            return await super().add(activity_id, actor_id, body)
-
-    receiver = InboxReceiver(SlowStore(db), lookup, base_url=PUBLIC)
-    app = web.Application()
-    app.router.add_post("/inbox", receiver.handle)
-    server = await serve(app)
-    assert not receiver.receiving
-    body = orjson.dumps(follow())
-    headers = sign_request("POST", f"{PUBLIC}/inbox", {"Content-Type": AP}, body, ALICE_KEY)
-    async with aiohttp.ClientSession() as session:
-        post = asyncio.ensure_future(session.post(server.make_url("/inbox"), data=body,
-                                                  headers=headers))
-        for _ in range(500):
-            if receiver.receiving:
-                break
-            await asyncio.sleep(0.01)
-        assert receiver.receiving
-        lull = asyncio.ensure_future(receiver.lull())
-        await asyncio.sleep(0.05)
-        assert not lull.done()
-        release.set()
-        async with await post as response:
-            assert response.status == 202
-        await asyncio.wait_for(lull, 5)
-    assert not receiver.receiving
+async def test_with_nothing_arriving_the_processor_does_not_wait(db: Database) -> None:
+    processor, stop = await _giving_way(db, give_way=30)
+    runner = asyncio.create_task(processor.run_forever(stop))
+    try:
+        processor.wake()
+        assert await _wait_until_done(db, 3, 1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 5)
