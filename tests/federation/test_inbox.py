@@ -454,64 +454,58 @@ class _Arrivals:
         await asyncio.gather(self._task, return_exceptions=True)
 
 
-async def _giving_way(db: Database, **options: Any) -> tuple[InboxProcessor, asyncio.Event]:
+async def _giving_way(db: Database, **options: Any) -> InboxProcessor:
     store = SqliteInboundStore(db)
     dispatcher = Dispatcher()
     dispatcher.register("Follow", _noop)
     await _add(store, "Follow", "Follow", "Follow")
-    return InboxProcessor(store, dispatcher, poll_interval=60, **options), asyncio.Event()
+    return InboxProcessor(store, dispatcher, poll_interval=60, **options)
+
+
+@asynccontextmanager
+async def _running(processor: InboxProcessor, *, arriving: bool) -> AsyncIterator[_Arrivals]:
+    """The processor's run_forever, with activities arriving meanwhile if `arriving`."""
+    arrivals = _Arrivals(processor)
+    if not arriving:
+        await arrivals.stop()
+    stop = asyncio.Event()
+    runner = asyncio.create_task(processor.run_forever(stop))
+    try:
+        yield arrivals
+    finally:
+        await arrivals.stop()
+        stop.set()
+        await asyncio.wait_for(runner, 5)
 
 
 async def test_while_activities_keep_arriving_the_processor_waits_for_a_lull(
         db: Database) -> None:
-    processor, stop = await _giving_way(db, give_way=30)
-    arrivals = _Arrivals(processor)
-    runner = asyncio.create_task(processor.run_forever(stop))
-    try:
+    processor = await _giving_way(db, give_way=30)
+    async with _running(processor, arriving=True) as arrivals:
         await asyncio.sleep(0.3)
         assert await _done(db) == 0  # receipt first: the stored activities wait
         await arrivals.stop()
         assert await _wait_until_done(db, 3, 5)  # a lull: they are processed
-    finally:
-        await arrivals.stop()
-        stop.set()
-        await asyncio.wait_for(runner, 5)
 
 
 async def test_the_processor_gives_way_for_a_while_only(db: Database) -> None:
-    processor, stop = await _giving_way(db, give_way=0.3)
-    arrivals = _Arrivals(processor)
-    runner = asyncio.create_task(processor.run_forever(stop))
-    try:
+    processor = await _giving_way(db, give_way=0.3)
+    async with _running(processor, arriving=True):
         await asyncio.sleep(0.1)
         assert await _done(db) == 0
         assert await _wait_until_done(db, 3, 5)  # still arriving, but it waited long enough
-    finally:
-        await arrivals.stop()
-        stop.set()
-        await asyncio.wait_for(runner, 5)
 
 
 async def test_a_processor_that_lags_too_long_stops_giving_way(db: Database) -> None:
     # Rows waiting since before a burst (a restart, say) count as lag too: after max_lag
     # without an empty queue the processor takes its full share again.
-    processor, stop = await _giving_way(db, give_way=30, max_lag=0.3)
-    arrivals = _Arrivals(processor)
-    runner = asyncio.create_task(processor.run_forever(stop))
-    try:
+    processor = await _giving_way(db, give_way=30, max_lag=0.3)
+    async with _running(processor, arriving=True):
         assert await _wait_until_done(db, 3, 5)
-    finally:
-        await arrivals.stop()
-        stop.set()
-        await asyncio.wait_for(runner, 5)
 
 
 async def test_with_nothing_arriving_the_processor_does_not_wait(db: Database) -> None:
-    processor, stop = await _giving_way(db, give_way=30)
-    runner = asyncio.create_task(processor.run_forever(stop))
-    try:
+    processor = await _giving_way(db, give_way=30)
+    async with _running(processor, arriving=False):
         processor.wake()
         assert await _wait_until_done(db, 3, 1)
-    finally:
-        stop.set()
-        await asyncio.wait_for(runner, 5)
