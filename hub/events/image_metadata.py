@@ -4,8 +4,9 @@ XMP, IPTC, comments and text chunks, which can say where a photo was taken.
 Works on the container structure only (segments and chunks are copied or dropped whole; no
 pixel is decoded or re-encoded), so the picture is unchanged. Kept: what decoding needs
 (JPEG's JFIF, Adobe and ICC colour segments; PNG's image and colour chunks; WebP's image
-chunks). GIF carries no EXIF and is kept as it is. A file whose structure cannot be walked
-is refused rather than kept with whatever it hides.
+chunks; GIF's images, colour tables, frame timing, looping and ICC colour profile; GIF's
+comments and other application blocks, XMP among them, go). A file whose structure cannot be
+walked is refused rather than kept with whatever it hides.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ _JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}
 _PNG_DROPPED = {b"eXIf", b"tEXt", b"iTXt", b"zTXt", b"tIME"}
 _WEBP_DROPPED = {b"EXIF", b"XMP "}
 _VP8X_EXIF, _VP8X_XMP = 0x08, 0x04
+# GIF application extensions that animation and colour need; any other goes (XMP among them).
+_GIF_APPLICATIONS_KEPT = {b"NETSCAPE2.0", b"ANIMEXTS1.0", b"ICCRGBG1012"}
+_GIF_COMMENT, _GIF_APPLICATION = 0xFE, 0xFF
 
 
 def strip_metadata(data: bytes, content_type: str) -> bytes:
@@ -31,6 +35,8 @@ def strip_metadata(data: bytes, content_type: str) -> bytes:
             return _png(data)
         if content_type == "image/webp":
             return _webp(data)
+        if content_type == "image/gif":
+            return _gif(data)
     except (IndexError, struct.error) as exc:
         raise _damaged(content_type) from exc
     return data
@@ -109,3 +115,43 @@ def _webp(data: bytes) -> bytes:
         i = end
     body = b"WEBP" + b"".join(chunks)
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _gif_colour_table(packed: int) -> int:
+    """The size of the colour table a descriptor's packed byte announces (0 if none)."""
+    return 3 << ((packed & 0x07) + 1) if packed & 0x80 else 0
+
+
+def _gif_sub_blocks(data: bytes, i: int) -> int:
+    """Where the sub-blocks starting at `i` end (after their empty terminator)."""
+    while True:
+        size = data[i]  # IndexError past the end: cut short
+        i += 1 + size
+        if size == 0:
+            return i
+
+
+def _gif_block(data: bytes, i: int) -> tuple[int, bool]:
+    """Where the block at `i` (an image or an extension) ends, and whether it is kept."""
+    if data[i] == 0x2C:  # an image: descriptor, local colours, LZW code size, data
+        return _gif_sub_blocks(data, i + 11 + _gif_colour_table(data[i + 9])), True
+    if data[i] != 0x21:
+        raise _damaged("image/gif")
+    label, end = data[i + 1], _gif_sub_blocks(data, i + 2)
+    if label == _GIF_COMMENT:
+        return end, False
+    if label == _GIF_APPLICATION:
+        return end, data[i + 3:i + 14] in _GIF_APPLICATIONS_KEPT
+    return end, True  # graphic control (frame timing), plain text
+
+
+def _gif(data: bytes) -> bytes:
+    i = 13 + _gif_colour_table(data[10])  # header, logical screen, global colours
+    out = [data[:i]]
+    while data[i] != 0x3B:  # the trailer: nothing after it is kept
+        end, kept = _gif_block(data, i)
+        if kept:
+            out.append(data[i:end])
+        i = end
+    out.append(b"\x3b")
+    return b"".join(out)

@@ -57,9 +57,26 @@ def webp_with_metadata() -> bytes:
     return b"RIFF" + struct.pack("<I", len(riff)) + riff
 
 
+def _gif_extension(label: int, *blocks: bytes) -> bytes:
+    return bytes([0x21, label]) + b"".join(bytes([len(b)]) + b for b in blocks) + b"\x00"
+
+
+LOOP = _gif_extension(0xFF, b"NETSCAPE2.0", b"\x01\x00\x00")  # loop for ever
+TIMING = _gif_extension(0xF9, b"\x00\x0a\x00\x00")  # 100 ms a frame
+
+
+def gif_with_metadata() -> bytes:
+    plain = images.gif(4, 5)
+    comment = _gif_extension(0xFE, SECRET)
+    xmp = _gif_extension(0xFF, b"XMP DataXMP", b"<x:xmpmeta>", SECRET)
+    # After the logical screen (this one has no global colour table), and after the trailer.
+    return plain[:13] + comment + LOOP + xmp + TIMING + plain[13:] + SECRET
+
+
 CASES = [("image/jpeg", jpeg_with_metadata, (640, 480)),
          ("image/png", png_with_metadata, (3, 2)),
-         ("image/webp", webp_with_metadata, (800, 418))]
+         ("image/webp", webp_with_metadata, (800, 418)),
+         ("image/gif", gif_with_metadata, (4, 5))]
 
 
 @pytest.mark.parametrize(("kind", "make", "size"), CASES)
@@ -77,6 +94,8 @@ def test_what_decoders_need_is_kept() -> None:
     webp = strip_metadata(webp_with_metadata(), "image/webp")
     assert webp[20] & 0x0C == 0  # the VP8X flags no longer announce EXIF or XMP
     assert struct.unpack("<I", webp[4:8])[0] == len(webp) - 8
+    gif = strip_metadata(gif_with_metadata(), "image/gif")
+    assert gif == images.gif(4, 5)[:13] + LOOP + TIMING + images.gif(4, 5)[13:]
     for kind, plain in (("image/jpeg", images.jpeg()), ("image/png", images.png()),
                         ("image/webp", images.webp()), ("image/gif", images.gif())):
         assert strip_metadata(plain, kind) == plain  # nothing to take from a clean file
@@ -85,6 +104,8 @@ def test_what_decoders_need_is_kept() -> None:
 @pytest.mark.parametrize(("kind", "data"), [
     ("image/jpeg", images.jpeg()[:30]), ("image/png", images.png()[:40]),
     ("image/webp", images.webp()[:20]), ("image/jpeg", b"\xff\xd8\xff\xe1\x00\x01"),
+    ("image/gif", images.gif()[:-1]), ("image/gif", images.gif()[:20]),
+    ("image/gif", images.gif()[:13] + b"\x00" + images.gif()[13:]),
 ])
 def test_a_file_cut_short_is_refused(kind: str, data: bytes) -> None:
     with pytest.raises(ValidationError, match="damaged"):
