@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hub.store.db import Database
 from tests.support.hubs import RunningHub, start_hub
 from tests.support.remote import RemoteServer
 
@@ -25,6 +26,15 @@ async def hubs(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RunningH
     yield make
     for running in reversed(started):
         await running.stop()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated hub database in a real SQLite file, closed at the end."""
+    database = await Database.open(tmp_path / "hub.db")
+    await database.migrate()
+    yield database
+    await database.close()
 
 
 @pytest.fixture

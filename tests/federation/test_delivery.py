@@ -112,14 +112,6 @@ class Harness:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
 async def harness(db: Database, serve: StartServer) -> AsyncIterator[Harness]:
     async with DeliveryClient(allow_loopback=True) as client:
         yield Harness(db, client, serve)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -27,14 +26,6 @@ from tests.federation.test_delivery import Harness, StartServer
 
 HALF = 0.5  # the jitter's random draw, fixed so the schedule is exact
 DAY = 86400.0
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 @pytest.fixture

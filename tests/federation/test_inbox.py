@@ -77,14 +77,6 @@ class Inbox:
         return sum((await counts(self.db)).values())
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
 def cached(key_id: str) -> PublicKey | None:
     for key, owner in ((ALICE_KEY, ALICE), (MALLORY_KEY, MALLORY)):
         if key.key_id == key_id:

@@ -181,14 +181,6 @@ def test_foreign_values_are_never_trusted() -> None:
 
 
 # Store --------------------------------------------------------------------------------------
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
 async def _followed(db: Database, actor_id: str) -> None:
     await follow_store.add_following(db, actor_id, f"{actor_id}#follow")
     await follow_store.set_following_state(db, actor_id, "accepted")

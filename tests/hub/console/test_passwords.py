@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -43,14 +42,6 @@ def test_password_policy(password: str, problem: str | None) -> None:
 def test_short_usernames_are_only_refused_whole() -> None:
     assert staff_store.password_problem("joanne-plays-the-cello", "jo") is None
     assert staff_store.password_problem("jo", "jo") is not None
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 async def test_hashes_are_argon2id_and_verify(db: Database) -> None:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
-import pytest
 
 from hub.jobs.registry import build_runner
 from hub.jobs.retention import EMPTY, GRACE, forget_private_bodies
@@ -18,14 +15,6 @@ from hub.store.deliveries import enqueue
 from tests.support.hubs import RunningHub
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 def _note(n: int, *, public: bool, text: str) -> dict[str, Any]:

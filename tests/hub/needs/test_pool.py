@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from pathlib import Path
-
-import pytest
 
 from hub.needs.model import check_whole, parse_need
 from hub.needs.pool import load_volunteers, pool_cache, rank_for, volunteers_changed
@@ -16,14 +12,6 @@ from hub.volunteers import service
 from hub.volunteers.service import Actor
 
 STAFF = Actor("api")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 def _volunteer(name: str, **extra: object) -> dict[str, object]:

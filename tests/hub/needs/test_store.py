@@ -4,9 +4,7 @@ one converter from either to the matcher's `Need`."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -17,14 +15,6 @@ from hub.store import needs as store
 from hub.store.db import Database
 
 HUB_B = "http://b.test/actor"
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 def _draft(**extra: object) -> NeedDraft:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -20,14 +18,6 @@ from hub.store.deliveries import (
 )
 
 ACTIVITY = {"id": "https://hub.example/a/1", "type": "Create", "object": {"id": "x"}}
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 async def test_enqueue_writes_the_activity_and_one_row_per_distinct_inbox(db: Database) -> None:

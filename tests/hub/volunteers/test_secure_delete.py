@@ -3,11 +3,6 @@ not in free space inside pages, not in free pages, not in the write-ahead log.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from hub.store import volunteers as store
 from hub.store.db import Database
 from hub.volunteers.model import parse_check, parse_profile
@@ -17,14 +12,6 @@ EMAIL = "zq.marchbanks.7731@example.org"
 OLD_EMAIL = "old.quillfeather.4410@example.org"
 PHONE = "+44 20 7946 0999"
 TRACES = (NAME, EMAIL, OLD_EMAIL, PHONE, "Quillfeather")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 def raw_files(db: Database) -> bytes:

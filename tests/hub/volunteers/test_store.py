@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
-
-import pytest
 
 from hub.store import volunteers as store
 from hub.store.db import Database
 from hub.volunteers.model import parse_check, parse_profile
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hub.db")
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 def _profile(name: str = "Asha Patel", **extra: object) -> dict[str, object]:
