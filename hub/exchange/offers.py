@@ -293,12 +293,7 @@ async def receive_undo(hub: Hub, activity: dict[str, Any]) -> None:
         return
     if offer.actor != activity["actor"]:
         raise ForbiddenActivity("only the hub that made an offer may withdraw it")
-    for status in ("offered", "accepted"):
-        if await offer_store.decide_offer(hub.db, offer, "withdrawn", from_status=status):
-            match = await match_store.match_for_offer_received(hub.db, offer.id)
-            if match is not None:
-                await match_store.end_match(hub.db, match.id)
-            return
+    await offer_store.withdraw_offer(hub.db, offer)
 
 
 # Contacts, both ends -----------------------------------------------------------------------

@@ -116,6 +116,23 @@ async def decide_offer(db: Database, offer: OfferReceived, status: str, *,
         return cursor.rowcount > 0
 
 
+async def withdraw_offer(db: Database, offer: OfferReceived, *,
+                         now: float | None = None) -> bool:
+    """The offering hub's volunteer withdrew: the offer (open or accepted) is withdrawn and
+    its match, if any, ended, in one transaction, so nobody reads one without the other and a
+    crash leaves neither half done. False if the offer was already decided otherwise."""
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE offers_received SET status = 'withdrawn', decided_at = ? "
+            "WHERE id = ? AND status IN ('offered', 'accepted')", (now, offer.id))
+        if cursor.rowcount == 0:
+            return False
+        await conn.execute("UPDATE matches SET status = 'ended', ended_at = ? "
+                           "WHERE offer_received_id = ? AND status = 'active'", (now, offer.id))
+        return True
+
+
 async def expire_offers(db: Database, now: float | None = None) -> int:
     """Offers received and sent that nobody answered in time; returns how many."""
     now = time.time() if now is None else now
