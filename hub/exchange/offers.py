@@ -109,13 +109,8 @@ async def withdraw_offer(hub: Hub, ask: Ask, *, now: float) -> None:
     sent = await offer_store.offer_sent_for_ask(hub.db, ask.id)
     if sent is None:
         return
-    was = sent.status
-    if was not in ("offered", "accepted") or not await offer_store.answer_offer_sent(
-            hub.db, sent, "withdrawn", from_status=was, now=now):
+    if not await offer_store.withdraw_offer_sent(hub.db, sent, now=now):
         return
-    match = await match_store.match_for_offer_sent(hub.db, sent.id)
-    if match is not None:
-        await match_store.end_match(hub.db, match.id, now)
     await send_to_actor(hub, messages.undo_offer(hub.urls, offer_id=sent.offer_id,
                                                  to_actor=sent.to_actor, when=now),
                         sent.to_actor)

@@ -99,11 +99,6 @@ async def set_contact(db: Database, match_id: int, contact: dict[str, Any],
                      (orjson.dumps(contact).decode(), now or time.time(), match_id))
 
 
-async def end_match(db: Database, match_id: int, now: float | None = None) -> None:
-    await db.execute("UPDATE matches SET status = 'ended', ended_at = ? WHERE id = ? "
-                     "AND status = 'active'", (now or time.time(), match_id))
-
-
 async def matched_since(db: Database, since: float) -> dict[str, list[float]]:
     """When each volunteer (by uuid) was matched since `since`, for the fairness term."""
     rows = await db.fetchall("SELECT v.uuid, m.accepted_at FROM matches m "

@@ -164,6 +164,22 @@ async def offer_sent_for_ask(db: Database, ask_id: int) -> OfferSent | None:
     return None if row is None else _sent(row)
 
 
+async def withdraw_offer_sent(db: Database, offer: OfferSent, *,
+                              now: float | None = None) -> bool:
+    """Our volunteer withdrew: the offer we sent (open or accepted) is withdrawn and its match,
+    if any, ended, in one transaction. False if it was already answered otherwise."""
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE offers_sent SET status = 'withdrawn', answered_at = ? "
+            "WHERE id = ? AND status IN ('offered', 'accepted')", (now, offer.id))
+        if cursor.rowcount == 0:
+            return False
+        await conn.execute("UPDATE matches SET status = 'ended', ended_at = ? "
+                           "WHERE offer_sent_id = ? AND status = 'active'", (now, offer.id))
+        return True
+
+
 async def answer_offer_sent(db: Database, offer: OfferSent, status: str, *,
                             from_status: str = OPEN, now: float | None = None) -> bool:
     now = time.time() if now is None else now
