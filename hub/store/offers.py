@@ -121,15 +121,21 @@ async def withdraw_offer(db: Database, offer: OfferReceived, *,
     """The offering hub's volunteer withdrew: the offer (open or accepted) is withdrawn and
     its match, if any, ended, in one transaction, so nobody reads one without the other and a
     crash leaves neither half done. False if the offer was already decided otherwise."""
+    return await _withdraw(db, "offers_received", "decided_at", "offer_received_id",
+                           offer.id, now)
+
+
+async def _withdraw(db: Database, table: str, when: str, match_column: str, offer_id: int,
+                    now: float | None) -> bool:
     now = time.time() if now is None else now
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "UPDATE offers_received SET status = 'withdrawn', decided_at = ? "
-            "WHERE id = ? AND status IN ('offered', 'accepted')", (now, offer.id))
+            f"UPDATE {table} SET status = 'withdrawn', {when} = ? "
+            "WHERE id = ? AND status IN ('offered', 'accepted')", (now, offer_id))
         if cursor.rowcount == 0:
             return False
         await conn.execute("UPDATE matches SET status = 'ended', ended_at = ? "
-                           "WHERE offer_received_id = ? AND status = 'active'", (now, offer.id))
+                           f"WHERE {match_column} = ? AND status = 'active'", (now, offer_id))
         return True
 
 
@@ -168,16 +174,7 @@ async def withdraw_offer_sent(db: Database, offer: OfferSent, *,
                               now: float | None = None) -> bool:
     """Our volunteer withdrew: the offer we sent (open or accepted) is withdrawn and its match,
     if any, ended, in one transaction. False if it was already answered otherwise."""
-    now = time.time() if now is None else now
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE offers_sent SET status = 'withdrawn', answered_at = ? "
-            "WHERE id = ? AND status IN ('offered', 'accepted')", (now, offer.id))
-        if cursor.rowcount == 0:
-            return False
-        await conn.execute("UPDATE matches SET status = 'ended', ended_at = ? "
-                           "WHERE offer_sent_id = ? AND status = 'active'", (now, offer.id))
-        return True
+    return await _withdraw(db, "offers_sent", "answered_at", "offer_sent_id", offer.id, now)
 
 
 async def answer_offer_sent(db: Database, offer: OfferSent, status: str, *,
