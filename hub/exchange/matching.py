@@ -35,12 +35,9 @@ async def accept_volunteer(hub: Hub, ask: Ask, *, shared_note: str = "") -> str:
                                                   need_id=target.need.id) is not None:
         raise OfferClosed("this volunteer is already matched to this need")
     now = time.time()
-    match_uuid = await match_store.add_match(hub.db, need_id=target.need.id,
-                                             volunteer_id=volunteer.id, now=now)
     contact = notify.coordinator_contact(hub, shared_note)
-    stored = await match_store.get_match(hub.db, match_uuid)
-    assert stored is not None
-    await match_store.set_contact(hub.db, stored.id, contact, now)
+    match_uuid = await match_store.add_match(hub.db, need_id=target.need.id,
+                                             volunteer_id=volunteer.id, contact=contact, now=now)
     await notify.tell_volunteer(hub, ask, volunteer, "matched_here", target, contact=contact)
     volunteers_changed(hub.db, [volunteer.uuid])
     await fill_if_complete(hub, target.need.id)

@@ -130,17 +130,20 @@ async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> 
         # Too late, or a hub our staff have unpaired since: the volunteer's contact stays here.
         await offer_store.answer_offer_sent(hub.db, sent, "expired", now=now)
         return True
-    if not await offer_store.answer_offer_sent(hub.db, sent, status, now=now):
-        return True  # withdrawn or expired meanwhile, or a repeat: nothing more to do
     ask = await _ask_of(hub, sent.ask_id)
     volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id) \
         if ask else None
+    if accepted and volunteer is not None:  # the answer and the match in one transaction
+        answered = await offer_store.accept_offer_sent(hub.db, sent, volunteer_id=volunteer.id,
+                                                       now=now)
+    else:
+        answered = await offer_store.answer_offer_sent(hub.db, sent, status, now=now)
+    if not answered:
+        return True  # withdrawn or expired meanwhile, or a repeat: nothing more to do
     if volunteer is None or ask is None:
         return True
     target = await load_target(hub, remote_need_id=sent.remote_need_id)
     if accepted:
-        await match_store.add_match(hub.db, remote_need_id=sent.remote_need_id,
-                                    volunteer_id=volunteer.id, offer_sent_id=sent.id, now=now)
         await send_to_actor(hub, messages.contact_note(
             hub.urls, to_actor=sent.to_actor, offer_id=sent.offer_id,
             lines=notify.volunteer_contact_lines(volunteer, target),
@@ -214,13 +217,12 @@ async def accept_offer(hub: Hub, offer: OfferReceived, *, shared_note: str = "")
     hub alone; the match's uuid. Once the need has all the volunteers it wants, the other
     open offers are rejected and the need is filled."""
     now = time.time()
-    if offer.expires_at <= now or not await offer_store.decide_offer(
-            hub.db, offer, "accepted", now=now):
+    match_uuid = None if offer.expires_at <= now else \
+        await offer_store.accept_offer_received(hub.db, offer, now=now)
+    if match_uuid is None:
         raise OfferClosed("this offer is no longer open")
     need = await need_store.get_need_by_id(hub.db, offer.need_id)
     assert need is not None
-    match_uuid = await match_store.add_match(hub.db, need_id=need.id,
-                                             offer_received_id=offer.id, now=now)
     need_url = hub.urls.need(need.uuid)
     await _answer(hub, "Accept", offer.offer_id, offer.actor, need_url)
     await send_to_actor(hub, messages.contact_note(

@@ -48,14 +48,16 @@ def _match(row: aiosqlite.Row) -> Match:
 def write_match(conn: sqlite3.Connection, *, need_id: int | None = None,
                 remote_need_id: int | None = None, volunteer_id: int | None = None,
                 offer_received_id: int | None = None, offer_sent_id: int | None = None,
-                now: float) -> str:
-    """A new match, inside the caller's transaction; returns its uuid."""
+                contact: dict[str, Any] | None = None, now: float) -> str:
+    """A new match, inside the caller's transaction; returns its uuid. `contact`: the other
+    side's contact when it is known at once (a local volunteer's match)."""
     match_uuid = str(uuid.uuid4())
     conn.execute(
         "INSERT INTO matches (uuid, need_id, remote_need_id, volunteer_id, offer_received_id, "
-        "offer_sent_id, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "offer_sent_id, accepted_at, contact, contact_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (match_uuid, need_id, remote_need_id, volunteer_id, offer_received_id, offer_sent_id,
-         now))
+         now, None if contact is None else orjson.dumps(contact).decode(),
+         None if contact is None else now))
     return match_uuid
 
 
