@@ -134,14 +134,14 @@ class _Worker(asyncio.SubprocessProtocol):
         frames, self._out = self._out, []
         if not frames or self.exited:
             return  # an exited worker's jobs have failed already
-        try:
-            assert self._stdin is not None
-            self._stdin.write(b"".join(frame for _, frame in frames))
-        except (RuntimeError, OSError):  # its pipe closed under us: it is exiting
+        assert self._stdin is not None
+        if self._stdin.is_closing():  # a closing pipe drops writes silently: fail them now
             for seq, _ in frames:
                 waiting = self.pending.pop(seq, None)
                 if waiting is not None and not waiting[0].done():
                     waiting[0].set_exception(_WorkerGone())
+            return
+        self._stdin.write(b"".join(frame for _, frame in frames))
 
     def stalled_for(self, now: float) -> float:
         """Seconds this worker has had jobs and answered none (0 when it has none)."""
