@@ -70,6 +70,12 @@ class FetchError(FederationError):
     status = 502
 
 
+class Unreachable(FetchError):
+    """The remote server could not be reached, or answered with a passing failure (a time
+    out, a refused or reset connection, 429 or a 5xx): worth trying again later. The inbox
+    processor retries an activity whose handler met one, with backoff."""
+
+
 class UnsafeURLError(FetchError):
     """A URL points at a private, loopback or special-use address, or a refused scheme."""
 

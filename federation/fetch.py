@@ -27,6 +27,7 @@ from federation.errors import (
     FetchError,
     PayloadTooLarge,
     RemoteNotFound,
+    Unreachable,
     UnsafeURLError,
     UnsupportedMediaType,
     ValidationError,
@@ -206,9 +207,9 @@ class SafeFetcher:
             async with asyncio.timeout(self._total_timeout):
                 return await self._follow(start, accept, media_types, signed)
         except TimeoutError as exc:
-            raise FetchError(f"timed out fetching {url}") from exc
+            raise Unreachable(f"timed out fetching {url}") from exc
         except aiohttp.ClientError as exc:
-            raise FetchError(f"could not fetch {url}: {exc!r}") from exc
+            raise Unreachable(f"could not fetch {url}: {exc!r}") from exc
 
     async def get_object(self, url: str, **kwargs: Any) -> Fetched:
         """`get_json`, and the document's `id` must be on the origin it was served from.
@@ -277,6 +278,8 @@ class SafeFetcher:
     ) -> Fetched:
         if response.status in (404, 410):
             raise RemoteNotFound(f"{url} answered {response.status}", gone=response.status == 410)
+        if response.status == 429 or response.status >= 500:
+            raise Unreachable(f"{url} answered {response.status}")
         if response.status not in (200, 203):  # 204, 206 and friends carry no whole document
             raise FetchError(f"{url} answered {response.status}")
         content_type = response.headers.get("Content-Type")

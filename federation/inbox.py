@@ -34,6 +34,7 @@ from federation.errors import (
     PayloadTooLarge,
     RateLimited,
     SignatureError,
+    Unreachable,
     UnsupportedMediaType,
     ValidationError,
 )
@@ -503,6 +504,8 @@ class InboxProcessor:
             return InboundMark(item.id, "failed", f"invalid: {exc.message}")
         except RetryableError as exc:
             return self._retry(item, exc.message, exc.retry_after)
+        except Unreachable as exc:  # a fetch the handler needed failed for now
+            return self._retry(item, f"{type(exc).__name__}: {exc.message}")
         except FederationError as exc:
             log.warning("inbound %s (%s) failed: %s", item.id, item.activity_id, exc.message)
             return InboundMark(item.id, "failed", f"{type(exc).__name__}: {exc.message}")

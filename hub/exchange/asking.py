@@ -161,11 +161,19 @@ async def answer(hub: Hub, stored: Ask, yes: bool, *, via: str,
         # A need that closed, or whose hub our staff have unpaired since the ask.
         await ask_store.close_ask(hub.db, stored, now)
         return Answered(False, "expired")
-    if not await ask_store.answer(hub.db, stored, status, via, now):
+    try:
+        if yes and not target.local:  # the yes is written with the Offer it sends
+            recorded = await offers.send_offer(hub, stored, target, via=via, now=now) is not None
+            if not recorded:  # unpaired meanwhile
+                await ask_store.close_ask(hub.db, stored, now)
+                return Answered(False, "expired")
+        else:
+            recorded = await ask_store.answer(hub.db, stored, status, via, now)
+    except offers.AskClosed:
+        recorded = False
+    if not recorded:
         current = await ask_store.get_ask(hub.db, stored.id)
         return Answered(False, current.status if current else "expired")
-    if yes and not target.local:
-        await offers.send_offer(hub, stored, target, now=now)
     await _asked_changed(hub, stored)
     return Answered(True, status)
 

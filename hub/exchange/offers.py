@@ -13,6 +13,7 @@ A sends its coordinator's contact to B. Each hub then tells its own person.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 import uuid
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from hub.needs.matching import to_matcher_need
 from hub.needs.pool import volunteers_changed
 from hub.runtime import Hub
 from hub.services import follows
-from hub.services.outbox import send_to_actor
+from hub.services.outbox import also_send, publish, send_to_actor
 from hub.store import asks as ask_store
 from hub.store import matches as match_store
 from hub.store import needs as need_store
@@ -66,8 +67,15 @@ def distance_band(volunteer: Volunteer, need_point: GeoPoint | None) -> str:
 
 
 # At the volunteer's home hub ---------------------------------------------------------------
-async def send_offer(hub: Hub, ask: Ask, target: Target, *, now: float) -> str | None:
-    """Offer the volunteer who said yes to the neighbour whose need it is; the offer's id."""
+class AskClosed(Exception):
+    """The ask was answered, withdrawn or expired meanwhile: nothing was written."""
+
+
+async def send_offer(hub: Hub, ask: Ask, target: Target, *, via: str, now: float) -> str | None:
+    """The volunteer's yes to a neighbour's need, and the `Offer` it makes to that hub; the
+    offer's id. The neighbour's inbox is found first; then the yes, the offer's row and the
+    Offer are one transaction, so no yes is left without its offer. None (nothing written):
+    the volunteer or the pairing is gone; `AskClosed` if the ask no longer takes answers."""
     volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id)
     if volunteer is None or target.origin is None:
         return None
@@ -95,7 +103,9 @@ async def send_offer(hub: Hub, ask: Ask, target: Target, *, now: float) -> str |
                                              | need.languages_preferred)),
         signed_attestation=statement, expires=now + lifetime, when=now)
 
-    def record(conn: Any) -> None:
+    def record(conn: sqlite3.Connection) -> None:
+        if not ask_store.write_answer(conn, ask, "yes", via, now):
+            raise AskClosed
         offer_store.write_offer_sent(conn, ask_id=ask.id, offer_id=offer_id,
                                      remote_need_id=target.need.id, to_actor=target.origin or "",
                                      expires_at=now + lifetime, now=now)
@@ -133,25 +143,45 @@ async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> 
     ask = await _ask_of(hub, sent.ask_id)
     volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id) \
         if ask else None
-    if accepted and volunteer is not None:  # the answer and the match in one transaction
-        answered = await offer_store.accept_offer_sent(hub.db, sent, volunteer_id=volunteer.id,
-                                                       now=now)
+    target = await load_target(hub, remote_need_id=sent.remote_need_id)
+    if accepted and volunteer is not None:
+        answered = await _accept_sent(hub, sent, volunteer, target, now)
     else:
         answered = await offer_store.answer_offer_sent(hub.db, sent, status, now=now)
     if not answered:
         return True  # withdrawn or expired meanwhile, or a repeat: nothing more to do
     if volunteer is None or ask is None:
         return True
-    target = await load_target(hub, remote_need_id=sent.remote_need_id)
-    if accepted:
-        await send_to_actor(hub, messages.contact_note(
-            hub.urls, to_actor=sent.to_actor, offer_id=sent.offer_id,
-            lines=notify.volunteer_contact_lines(volunteer, target),
-            contact=notify.volunteer_contact(volunteer), when=now), sent.to_actor)
     await notify.tell_volunteer(hub, ask, volunteer, "chosen" if accepted else "not_chosen",
                                 target)
     volunteers_changed(hub.db, [volunteer.uuid])
     return True
+
+
+async def _accept_sent(hub: Hub, sent: offer_store.OfferSent, volunteer: Volunteer,
+                       target: Target | None, now: float) -> bool:
+    """The accept, the volunteer's match and their contact to the requesting hub, in one
+    transaction; that hub's inbox is found first, so if it cannot be had nothing is written
+    and the redelivered Accept finds the offer still open. False if it was not open."""
+    inbox = (await hub.actors.get(sent.to_actor)).inbox
+    activity = messages.contact_note(
+        hub.urls, to_actor=sent.to_actor, offer_id=sent.offer_id,
+        lines=notify.volunteer_contact_lines(volunteer, target),
+        contact=notify.volunteer_contact(volunteer), when=now)
+
+    def record(conn: sqlite3.Connection) -> None:
+        if not offer_store.write_accept_sent(conn, sent, volunteer_id=volunteer.id, now=now):
+            raise _NotOpen
+
+    try:
+        await publish(hub, activity, [inbox], public=False, also=record)
+    except _NotOpen:
+        return False
+    return True
+
+
+class _NotOpen(Exception):
+    """Raised inside a transaction to undo it: the offer was answered meanwhile."""
 
 
 async def _ask_of(hub: Hub, ask_id: int) -> Ask | None:
@@ -215,22 +245,35 @@ class OfferClosed(FederationError):
 async def accept_offer(hub: Hub, offer: OfferReceived, *, shared_note: str = "") -> str:
     """Staff accept a neighbour's offer: `Accept`, then our coordinator's contact, to that
     hub alone; the match's uuid. Once the need has all the volunteers it wants, the other
-    open offers are rejected and the need is filled."""
+    open offers are rejected and the need is filled.
+
+    The neighbour's inbox is found first, so a neighbour that cannot be reached changes
+    nothing (staff can try again); then the accept, the match and both activities are one
+    transaction: no accepted offer whose neighbour is never told."""
     now = time.time()
-    match_uuid = None if offer.expires_at <= now else \
-        await offer_store.accept_offer_received(hub.db, offer, now=now)
-    if match_uuid is None:
-        raise OfferClosed("this offer is no longer open")
     need = await need_store.get_need_by_id(hub.db, offer.need_id)
-    assert need is not None
-    need_url = hub.urls.need(need.uuid)
-    await _answer(hub, "Accept", offer.offer_id, offer.actor, need_url)
-    await send_to_actor(hub, messages.contact_note(
+    if offer.expires_at <= now or need is None:
+        raise OfferClosed("this offer is no longer open")
+    inbox = (await hub.actors.get(offer.actor)).inbox
+    accept = messages.offer_answer(hub.urls, "Accept", offer_id=offer.offer_id,
+                                   to_actor=offer.actor, need_id=hub.urls.need(need.uuid),
+                                   when=now)
+    contact = also_send(messages.contact_note(
         hub.urls, to_actor=offer.actor, offer_id=offer.offer_id,
         lines=notify.coordinator_lines(hub, need.draft.title, shared_note),
-        contact=notify.coordinator_contact(hub), when=now), offer.actor)
+        contact=notify.coordinator_contact(hub), when=now), [inbox])
+    made: list[str] = []
+
+    def record(conn: sqlite3.Connection) -> None:
+        match_uuid = offer_store.write_accept_received(conn, offer, now=now)
+        if match_uuid is None:
+            raise OfferClosed("this offer is no longer open")
+        made.append(match_uuid)
+        contact(conn)
+
+    await publish(hub, accept, [inbox], public=False, also=record)
     await fill_if_complete(hub, need.id)
-    return match_uuid
+    return made[0]
 
 
 async def reject_offer(hub: Hub, offer: OfferReceived) -> None:

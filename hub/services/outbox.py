@@ -8,7 +8,7 @@ from typing import Any
 
 from hub.runtime import Hub
 from hub.store import follows as follow_store
-from hub.store.deliveries import enqueue
+from hub.store.deliveries import enqueue, outbox_writer
 
 Also = Callable[[sqlite3.Connection], None]
 
@@ -19,14 +19,26 @@ async def publish(hub: Hub, activity: dict[str, Any], inboxes: Iterable[str], *,
 
     `also(conn)` writes in that same transaction (see `hub.store.deliveries.enqueue`).
     """
-    obj = activity.get("object")
-    object_id = obj.get("id") if isinstance(obj, dict) else obj
     outbox_id = await enqueue(hub.db, activity, sorted(set(inboxes)),
                               activity_type=str(activity["type"]),
-                              object_id=object_id if isinstance(object_id, str) else None,
-                              public=public, signer=signer, also=also)
+                              object_id=_object_id(activity), public=public, signer=signer,
+                              also=also)
     hub.wake_delivery()
     return outbox_id
+
+
+def also_send(activity: dict[str, Any], inboxes: Iterable[str], *,
+              public: bool = False) -> Callable[[sqlite3.Connection], int]:
+    """Another activity queued inside a `publish`'s transaction (call it from `also`): an
+    exchange's Accept and the contact note that follows it leave together or not at all."""
+    return outbox_writer(activity, sorted(set(inboxes)), activity_type=str(activity["type"]),
+                         object_id=_object_id(activity), public=public)
+
+
+def _object_id(activity: dict[str, Any]) -> str | None:
+    obj = activity.get("object")
+    object_id = obj.get("id") if isinstance(obj, dict) else obj
+    return object_id if isinstance(object_id, str) else None
 
 
 async def publish_to_followers(hub: Hub, activity: dict[str, Any],

@@ -103,12 +103,19 @@ async def answer(db: Database, ask: Ask, status: str, via: str,
                  now: float | None = None) -> bool:
     """Record yes or no, only while the ask is open; False if it was not (any more)."""
     now = time.time() if now is None else now
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE asks SET status = ?, answered_via = ?, answered_at = ? "
-            "WHERE id = ? AND status = 'asked' AND expires_at > ?",
-            (status, via, now, ask.id, now))
-        return cursor.rowcount > 0
+    answered: bool = await db.run_in_writer(
+        lambda conn: write_answer(conn, ask, status, via, now))
+    return answered
+
+
+def write_answer(conn: sqlite3.Connection, ask: Ask, status: str, via: str, now: float) -> bool:
+    """`answer` inside the caller's transaction (a yes to a neighbour's need is written with
+    the Offer it sends)."""
+    cursor = conn.execute(
+        "UPDATE asks SET status = ?, answered_via = ?, answered_at = ? "
+        "WHERE id = ? AND status = 'asked' AND expires_at > ?",
+        (status, via, now, ask.id, now))
+    return cursor.rowcount > 0
 
 
 async def close_ask(db: Database, ask: Ask, now: float | None = None) -> None:

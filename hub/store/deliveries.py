@@ -72,11 +72,28 @@ async def enqueue(db: Database, activity: dict[str, Any], inboxes: Iterable[str]
     (a scheduled job marked done) commits together with the sending, or not at all.
     Call the delivery worker's `wake()` afterwards; rows are picked up on its next poll anyway.
     """
-    body = orjson.dumps(activity)
-    targets = _distinct_inboxes(inboxes)
-    now = time.time()
+    write_one = outbox_writer(activity, inboxes, activity_type=activity_type,
+                              object_id=object_id, public=public, signer=signer)
 
     def write(conn: sqlite3.Connection) -> int:
+        outbox_id = write_one(conn)
+        if also is not None:
+            also(conn)
+        return outbox_id
+
+    return int(await db.run_in_writer(write))
+
+
+def outbox_writer(activity: dict[str, Any], inboxes: Iterable[str], *, activity_type: str,
+                  object_id: str | None = None, public: bool = True,
+                  signer: str = "hub") -> Callable[[sqlite3.Connection], int]:
+    """What `enqueue` writes, as a function of a connection, for a caller's transaction that
+    sends more than one activity (each is checked here, before the transaction)."""
+    body = orjson.dumps(activity)
+    targets = _distinct_inboxes(inboxes)
+
+    def write(conn: sqlite3.Connection) -> int:
+        now = time.time()
         outbox_id = conn.execute(
             "INSERT INTO outbox (activity_id, type, object_id, public, body, signer, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -86,11 +103,9 @@ async def enqueue(db: Database, activity: dict[str, Any], inboxes: Iterable[str]
             "INSERT INTO deliveries (outbox_id, inbox, host, next_attempt_at, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
             [(outbox_id, inbox, host, now, now) for inbox, host in targets])
-        if also is not None:
-            also(conn)
         return int(outbox_id or 0)
 
-    return int(await db.run_in_writer(write))
+    return write
 
 
 def _apply_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> list[None]:

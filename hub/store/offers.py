@@ -117,19 +117,19 @@ async def decide_offer(db: Database, offer: OfferReceived, status: str, *,
         return cursor.rowcount > 0
 
 
-async def accept_offer_received(db: Database, offer: OfferReceived, *, now: float) -> str | None:
-    """Staff accepted a neighbour's open offer: the offer is accepted and its match made in
-    one transaction, so nobody reads one without the other and a crash leaves neither half
-    done. The match's uuid, or None if the offer was no longer open."""
-    def accept(conn: sqlite3.Connection) -> str | None:
-        cursor = conn.execute("UPDATE offers_received SET status = 'accepted', decided_at = ? "
-                              "WHERE id = ? AND status = ?", (now, offer.id, OPEN))
-        if cursor.rowcount == 0:
-            return None
-        return write_match(conn, need_id=offer.need_id, offer_received_id=offer.id, now=now)
-
-    result: str | None = await db.run_in_writer(accept)
-    return result
+def write_accept_received(conn: sqlite3.Connection, offer: OfferReceived, *,
+                          now: float) -> str | None:
+    """Staff accepted a neighbour's open offer, inside the caller's transaction (which also
+    queues the Accept): the offer is accepted and its match made, so nobody reads one without
+    the other. The match's uuid, or None if the offer was decided or its need closed."""
+    cursor = conn.execute(
+        "UPDATE offers_received SET status = 'accepted', decided_at = ? "
+        "WHERE id = ? AND status = ? AND EXISTS (SELECT 1 FROM needs WHERE needs.id = ? "
+        "AND needs.status IN ('open', 'matching') AND needs.deleted_at IS NULL)",
+        (now, offer.id, OPEN, offer.need_id))
+    if cursor.rowcount == 0:
+        return None
+    return write_match(conn, need_id=offer.need_id, offer_received_id=offer.id, now=now)
 
 
 async def withdraw_offer(db: Database, offer: OfferReceived, *,
@@ -193,22 +193,19 @@ async def withdraw_offer_sent(db: Database, offer: OfferSent, *,
     return await _withdraw(db, "offers_sent", "answered_at", "offer_sent_id", offer.id, now)
 
 
-async def accept_offer_sent(db: Database, offer: OfferSent, *, volunteer_id: int,
-                            now: float) -> bool:
-    """The neighbour accepted the offer we sent for our volunteer: the offer is accepted and
-    the volunteer's match made in one transaction. False if the offer was no longer open
-    (withdrawn or expired meanwhile, or a repeated Accept)."""
-    def accept(conn: sqlite3.Connection) -> bool:
-        cursor = conn.execute("UPDATE offers_sent SET status = 'accepted', answered_at = ? "
-                              "WHERE id = ? AND status = ?", (now, offer.id, OPEN))
-        if cursor.rowcount == 0:
-            return False
-        write_match(conn, remote_need_id=offer.remote_need_id, volunteer_id=volunteer_id,
-                    offer_sent_id=offer.id, now=now)
-        return True
-
-    accepted: bool = await db.run_in_writer(accept)
-    return accepted
+def write_accept_sent(conn: sqlite3.Connection, offer: OfferSent, *, volunteer_id: int,
+                      now: float) -> bool:
+    """The neighbour accepted the offer we sent for our volunteer, inside the caller's
+    transaction (which also queues the volunteer's contact): the offer is accepted and the
+    volunteer's match made. False if the offer was no longer open (withdrawn or expired
+    meanwhile, or a repeated Accept)."""
+    cursor = conn.execute("UPDATE offers_sent SET status = 'accepted', answered_at = ? "
+                          "WHERE id = ? AND status = ?", (now, offer.id, OPEN))
+    if cursor.rowcount == 0:
+        return False
+    write_match(conn, remote_need_id=offer.remote_need_id, volunteer_id=volunteer_id,
+                offer_sent_id=offer.id, now=now)
+    return True
 
 
 async def answer_offer_sent(db: Database, offer: OfferSent, status: str, *,

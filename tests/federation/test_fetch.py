@@ -16,6 +16,7 @@ from federation.errors import (
     NotFound,
     PayloadTooLarge,
     RemoteNotFound,
+    Unreachable,
     UnsafeURLError,
     UnsupportedMediaType,
     ValidationError,
@@ -302,12 +303,35 @@ async def test_missing_documents_raise_remote_not_found(
     assert raised.value.gone is gone
 
 
-@pytest.mark.parametrize("code", [400, 401, 403, 500, 503, 204, 300])
+@pytest.mark.parametrize("code", [400, 401, 403, 204, 300])
 async def test_other_failures_raise_fetch_error(
     peer: TestServer, fetcher: SafeFetcher, code: int
 ) -> None:
-    with pytest.raises(FetchError):
+    with pytest.raises(FetchError) as raised:
         await fetcher.get_json(url(peer, f"/status/{code}"))
+    assert not isinstance(raised.value, Unreachable)  # asking again will not help
+
+
+@pytest.mark.parametrize("code", [429, 500, 502, 503])
+async def test_passing_failures_say_the_server_is_unreachable_for_now(
+    peer: TestServer, fetcher: SafeFetcher, code: int
+) -> None:
+    with pytest.raises(Unreachable):
+        await fetcher.get_json(url(peer, f"/status/{code}"))
+
+
+async def test_a_refused_connection_and_a_time_out_are_unreachable(peer: TestServer) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    port = closed.getsockname()[1]
+    async with SafeFetcher(
+        allow_loopback=True, https_only=False, read_timeout=0.2, total_timeout=1.0
+    ) as impatient:
+        with pytest.raises(Unreachable, match="could not fetch"):
+            await impatient.get_json(f"http://127.0.0.1:{port}/actor")
+        with pytest.raises(Unreachable, match="timed out"):
+            await impatient.get_json(url(peer, "/slow"))
+    closed.close()
 
 
 @pytest.mark.parametrize("body", ["[1, 2]", '"id"', "null", "{not json", ""])

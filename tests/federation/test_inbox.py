@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from federation.dispatch import Dispatcher, RetryableError
-from federation.errors import KeyNotFound, ValidationError
+from federation.errors import FetchError, KeyNotFound, Unreachable, ValidationError
 from federation.inbox import InboxProcessor, InboxReceiver, too_deep
 from federation.keys import PublicKey, SigningKey, generate_rsa_key
 from federation.signatures import sign_request
@@ -334,6 +334,31 @@ async def test_processor_dispatches_in_order_and_records_each_outcome(db: Databa
     clock.now += 30
     assert await processor.run_once() == 1
     assert (await _state(db, 3))["attempts"] == 2
+
+
+async def test_a_fetch_that_fails_for_now_is_retried_and_one_that_cannot_work_is_not(
+        db: Database) -> None:
+    # A handler that needs a remote document (an actor to answer, say) and cannot have it
+    # because the server is down keeps its activity for a retry; a refusal does not.
+    clock = Clock()
+    store = SqliteInboundStore(db, clock=clock)
+    await _add(store, "Offer", "Accept")
+    dispatcher = Dispatcher()
+
+    @dispatcher.on("Offer")
+    async def handle_offer(activity: dict[str, Any]) -> None:
+        raise Unreachable("could not fetch https://alice.example/actor: refused")
+
+    @dispatcher.on("Accept")
+    async def handle_accept(activity: dict[str, Any]) -> None:
+        raise FetchError("https://alice.example/actor answered 403")
+
+    assert await InboxProcessor(store, dispatcher, clock=clock).run_once() == 2
+    offer, accept = await _state(db, 0), await _state(db, 1)
+    assert (offer["state"], offer["attempts"]) == ("pending", 1)
+    assert offer["error"] == "Unreachable: could not fetch https://alice.example/actor: refused"
+    assert clock.now + 15 <= offer["next_attempt_at"] <= clock.now + 25
+    assert accept["state"] == "failed" and "answered 403" in accept["error"]
 
 
 async def test_processor_gives_up_retrying_after_max_attempts(db: Database) -> None:

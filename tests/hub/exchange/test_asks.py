@@ -25,14 +25,6 @@ DATA = Path(__file__).parent.parent.parent / "data"
 
 
 @pytest.fixture
-async def smtp() -> AsyncIterator[FakeSmtp]:
-    server = FakeSmtp()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def mastodon() -> AsyncIterator[RemoteServer]:
     server = RemoteServer()
     await server.start()

@@ -4,9 +4,7 @@ asking from it, accepting the offer, and logging a session for the match."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-
-import pytest
+from collections.abc import Awaitable, Callable
 
 from hub.store import asks as ask_store
 from hub.store import needs as need_store
@@ -19,14 +17,6 @@ from tests.support.hubs import RunningHub, wait_until
 from tests.support.smtp import FakeSmtp
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[FakeSmtp]:
-    server = FakeSmtp()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_staff_choose_from_one_list_of_their_volunteers_and_offers(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -23,14 +23,6 @@ from tests.support.hubs import RunningHub, wait_until
 from tests.support.smtp import FakeSmtp
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[FakeSmtp]:
-    server = FakeSmtp()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def _pair(hubs: HubFactory, smtp: FakeSmtp) -> tuple[RunningHub, RunningHub]:

@@ -66,14 +66,6 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> list[Sent]:
 
 
 @pytest.fixture
-async def smtp() -> AsyncIterator[FakeSmtp]:
-    server = FakeSmtp()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def mastodon() -> AsyncIterator[RemoteServer]:
     server = RemoteServer()
     await server.start()
