@@ -7,7 +7,7 @@ import time
 from collections import OrderedDict
 from urllib.parse import urlsplit
 
-from federation.errors import FederationError, KeyNotFound, ValidationError
+from federation.errors import FederationError, KeyNotFound, Unreachable, ValidationError
 from federation.fetch import SafeFetcher
 from federation.keys import (
     PublicKey,
@@ -74,11 +74,23 @@ class RemoteActors:
         self._refreshed: dict[str, float] = {}
 
     async def get(self, actor_id: str, *, refresh: bool = False) -> RemoteActor:
-        if not refresh:
-            known = await actor_store.get_actor(self._db, actor_id)
-            if known and known.deleted_at is None and time.time() - known.fetched_at < STALE_AFTER:
-                return known
-        return await self.fetch(actor_id)
+        """The actor: our copy if under a day old, else fetched. A copy over a day old still
+        serves while its server cannot be reached (`Unreachable`): a message to an inbox
+        we know waits in the delivery queue for that server to come back, where failing
+        would lose the staff's or the volunteer's action instead."""
+        if refresh:
+            return await self.fetch(actor_id)
+        known = await actor_store.get_actor(self._db, actor_id)
+        if known is None or known.deleted_at is not None:
+            return await self.fetch(actor_id)
+        if time.time() - known.fetched_at < STALE_AFTER:
+            return known
+        try:
+            return await self.fetch(actor_id)
+        except Unreachable as exc:
+            log.info("using our copy of %s from %.0f hours ago: %s", actor_id,
+                     (time.time() - known.fetched_at) / 3600, exc.message)
+            return known
 
     async def fetch(self, actor_id: str) -> RemoteActor:
         fetched = await self._fetcher.get_object(actor_id)
