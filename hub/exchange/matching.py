@@ -31,13 +31,12 @@ async def accept_volunteer(hub: Hub, ask: Ask, *, shared_note: str = "") -> str:
     volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id)
     if volunteer is None:
         raise OfferClosed("the volunteer was deleted")
-    if await match_store.match_for_volunteer_need(hub.db, volunteer.id,
-                                                  need_id=target.need.id) is not None:
-        raise OfferClosed("this volunteer is already matched to this need")
-    now = time.time()
     contact = notify.coordinator_contact(hub, shared_note)
-    match_uuid = await match_store.add_match(hub.db, need_id=target.need.id,
-                                             volunteer_id=volunteer.id, contact=contact, now=now)
+    match_uuid = await match_store.add_local_match(hub.db, need_id=target.need.id,
+                                                   volunteer_id=volunteer.id, contact=contact,
+                                                   now=time.time())
+    if match_uuid is None:
+        raise OfferClosed("this volunteer is already matched to this need")
     await notify.tell_volunteer(hub, ask, volunteer, "matched_here", target, contact=contact)
     volunteers_changed(hub.db, [volunteer.uuid])
     await fill_if_complete(hub, target.need.id)

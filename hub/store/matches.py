@@ -61,9 +61,20 @@ def write_match(conn: sqlite3.Connection, *, need_id: int | None = None,
     return match_uuid
 
 
-async def add_match(db: Database, **fields: Any) -> str:
-    now = fields.pop("now", None) or time.time()
-    return str(await db.run_in_writer(lambda conn: write_match(conn, now=now, **fields)))
+async def add_local_match(db: Database, *, need_id: int, volunteer_id: int,
+                          contact: dict[str, Any], now: float) -> str | None:
+    """One of this hub's volunteers matched to one of its needs, with our coordinator's
+    contact; the match's uuid, or None if that volunteer was already matched to that need.
+    The check and the insert are one writer call: two clicks make one match."""
+    def write(conn: sqlite3.Connection) -> str | None:
+        if conn.execute("SELECT 1 FROM matches WHERE volunteer_id = ? AND need_id = ?",
+                        (volunteer_id, need_id)).fetchone() is not None:
+            return None
+        return write_match(conn, need_id=need_id, volunteer_id=volunteer_id, contact=contact,
+                           now=now)
+
+    made: str | None = await db.run_in_writer(write)
+    return made
 
 
 async def get_match(db: Database, match_uuid: str) -> Match | None:

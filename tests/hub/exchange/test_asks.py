@@ -3,6 +3,7 @@ expiry, acceptance with the coordinator's contact, hours logged, time to fill, f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -78,6 +79,24 @@ async def _post(link: str, data: dict[str, str], origin: str | None) -> tuple[in
     async with aiohttp.ClientSession() as session, session.post(
             link, data=data, headers=headers) as response:
         return response.status, await response.text()
+
+
+async def test_two_clicks_on_accept_make_one_match(hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # The need wants two volunteers, so it stays open after the first accept; the same
+    # volunteer accepted twice at once (a double click, two staff) is matched once.
+    a = await _hub(hubs, smtp)
+    ana = await _volunteer(a, "Ana Lima")
+    need = await _need(a, volunteers_wanted=2)
+    asked = await _ask(a, need, ana)
+    link = await _link_for(smtp, "ana@example.org")
+    status, _ = await _post(link, {"answer": "yes"}, a.base_url)
+    assert status == 200
+    answers = await asyncio.gather(*(a.api("POST", f"/api/v1/asks/{asked['id']}/accept", {})
+                                     for _ in range(2)))
+    assert sorted(status for status, _ in answers) == [200, 409]
+    status, matching = await a.api("GET", f"/api/v1/needs/{need['id']}/matching")
+    assert status == 200 and len(matching["matches"]) == 1
+    assert matching["status"] == "open"
 
 
 async def test_an_ask_is_answered_on_its_page_and_a_foreign_site_cannot_answer(
