@@ -60,6 +60,18 @@ async def _outbox_count(running: RunningHub, activity_type: str) -> int:
         "SELECT count(*) FROM outbox WHERE type = ?", (activity_type,)))
 
 
+async def _tried(running: RunningHub) -> None:
+    """Wait until every delivery queued meanwhile has been tried once (and failed)."""
+    async def tried() -> bool:
+        untried = await running.hub.db.fetchval(
+            "SELECT count(*) FROM deliveries WHERE state = 'pending' AND attempts = 0")
+        pending = await running.hub.db.fetchval(
+            "SELECT count(*) FROM deliveries WHERE state = 'pending'")
+        return untried == 0 and pending > 0
+
+    await wait_until(tried, what="a first, failed, try of the deliveries")
+
+
 async def _send_now(running: RunningHub) -> None:
     """The deliveries that failed while the other hub was down come due (their backoff is
     cut short here) and the worker is woken."""
@@ -81,6 +93,7 @@ async def test_an_accept_while_the_neighbour_is_down_reaches_it_once_it_is_back(
         assert stored is not None and stored.status == "accepted"
         assert await match_store.match_for_offer_received(a.hub.db, offer.id) is not None
         assert await _outbox_count(a, "Accept") == accepts + 1
+        await _tried(a)
     await _send_now(a)
 
     async def matched_at_b() -> bool:
@@ -117,6 +130,7 @@ async def test_a_yes_while_the_needs_hub_is_down_is_offered_once_it_is_back(
         [ask] = await ask_store.list_asks(b.hub.db, remote_need_id=remote.id)
         assert ask.status == "yes"  # the yes and its offer, together
         assert await offer_store.offer_sent_for_ask(b.hub.db, ask.id) is not None
+        await _tried(b)
     await _send_now(b)
     await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer at A")
 
@@ -138,6 +152,7 @@ async def test_an_accept_whose_sender_is_down_is_applied_whole(
                 await match_store.match_for_offer_sent(b.hub.db, row.id) is not None
 
         await wait_until(matched_at_b, what="the Accept applied at B")
+        await _tried(b)
     await _send_now(b)
 
     async def contact_at_a() -> bool:
