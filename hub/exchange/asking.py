@@ -23,6 +23,7 @@ from hub.needs.pool import rank_for, volunteers_changed
 from hub.runtime import Hub
 from hub.services.follows import resolve_actor_id
 from hub.store import asks as ask_store
+from hub.store import offers as offer_store
 from hub.store import volunteers as volunteer_store
 from hub.store.asks import Ask
 from hub.store.volunteers import Volunteer
@@ -181,9 +182,13 @@ async def answer(hub: Hub, stored: Ask, yes: bool, *, via: str,
 async def withdraw(hub: Hub, stored: Ask, *, now: float | None = None) -> bool:
     """The volunteer takes back a yes; a neighbour that had their offer is sent `Undo`."""
     now = time.time() if now is None else now
-    if not await ask_store.withdraw(hub.db, stored, now):
+    sent = await offer_store.offer_sent_for_ask(hub.db, stored.id)
+    if sent is not None and sent.status in ("offered", "accepted"):
+        withdrawn = await offers.withdraw_offer(hub, stored, sent, now=now)
+    else:
+        withdrawn = await ask_store.withdraw(hub.db, stored, now)
+    if not withdrawn:
         return False
-    await offers.withdraw_offer(hub, stored, now=now)
     await _asked_changed(hub, stored)
     return True
 

@@ -20,7 +20,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from federation.dispatch import RetryableError
-from federation.errors import FederationError, ForbiddenActivity, NotFound, ValidationError
+from federation.errors import (
+    FederationError,
+    ForbiddenActivity,
+    NotFound,
+    RemoteNotFound,
+    ValidationError,
+)
 from hub.activitypub import exchange as messages
 from hub.exchange import notify
 from hub.exchange.attestation import covers, held_checks, sign_attestation, verify_attestation
@@ -114,16 +120,33 @@ async def send_offer(hub: Hub, ask: Ask, target: Target, *, via: str, now: float
     return offer_id
 
 
-async def withdraw_offer(hub: Hub, ask: Ask, *, now: float) -> None:
-    """The volunteer withdrew: `Undo` of their offer, and the end of their match if any."""
-    sent = await offer_store.offer_sent_for_ask(hub.db, ask.id)
-    if sent is None:
-        return
-    if not await offer_store.withdraw_offer_sent(hub.db, sent, now=now):
-        return
-    await send_to_actor(hub, messages.undo_offer(hub.urls, offer_id=sent.offer_id,
-                                                 to_actor=sent.to_actor, when=now),
-                        sent.to_actor)
+async def withdraw_offer(hub: Hub, ask: Ask, sent: offer_store.OfferSent, *,
+                         now: float) -> bool:
+    """The volunteer takes back a yes their hub offered: the ask, the offer, its match if
+    any, and the `Undo` to the neighbour are one transaction (the neighbour's inbox looked up
+    first). False if the yes was no longer standing. A neighbour whose actor is gone for good
+    is not told; the withdrawal stands here all the same."""
+    undo = messages.undo_offer(hub.urls, offer_id=sent.offer_id, to_actor=sent.to_actor,
+                               when=now)
+
+    def record(conn: sqlite3.Connection) -> None:
+        if not ask_store.write_withdraw(conn, ask, now):
+            raise _NotOpen
+        offer_store.write_withdraw_sent(conn, sent, now)  # answered meanwhile: Undo is harmless
+
+    try:
+        inbox: str | None = (await hub.actors.get(sent.to_actor)).inbox
+    except RemoteNotFound as exc:
+        log.warning("not telling %s of a withdrawn offer: %s", sent.to_actor, exc.message)
+        inbox = None
+    try:
+        if inbox is None:
+            await hub.db.run_in_writer(record)
+        else:
+            await publish(hub, undo, [inbox], public=False, also=record)
+    except _NotOpen:
+        return False
+    return True
 
 
 async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> bool:

@@ -128,11 +128,15 @@ async def close_ask(db: Database, ask: Ask, now: float | None = None) -> None:
 async def withdraw(db: Database, ask: Ask, now: float | None = None) -> bool:
     """A yes taken back (before or after an offer was made); False if it was not a yes."""
     now = time.time() if now is None else now
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE asks SET status = 'withdrawn', answered_at = ? "
-            "WHERE id = ? AND status = 'yes'", (now, ask.id))
-        return cursor.rowcount > 0
+    withdrawn: bool = await db.run_in_writer(lambda conn: write_withdraw(conn, ask, now))
+    return withdrawn
+
+
+def write_withdraw(conn: sqlite3.Connection, ask: Ask, now: float) -> bool:
+    """`withdraw` inside the caller's transaction (with the offer's withdrawal and its Undo)."""
+    cursor = conn.execute("UPDATE asks SET status = 'withdrawn', answered_at = ? "
+                          "WHERE id = ? AND status = 'yes'", (now, ask.id))
+    return cursor.rowcount > 0
 
 
 async def expire_asks(db: Database, now: float | None = None) -> int:

@@ -144,15 +144,20 @@ async def withdraw_offer(db: Database, offer: OfferReceived, *,
 async def _withdraw(db: Database, table: str, when: str, match_column: str, offer_id: int,
                     now: float | None) -> bool:
     now = time.time() if now is None else now
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            f"UPDATE {table} SET status = 'withdrawn', {when} = ? "
-            "WHERE id = ? AND status IN ('offered', 'accepted')", (now, offer_id))
-        if cursor.rowcount == 0:
-            return False
-        await conn.execute("UPDATE matches SET status = 'ended', ended_at = ? "
-                           f"WHERE {match_column} = ? AND status = 'active'", (now, offer_id))
-        return True
+    withdrawn: bool = await db.run_in_writer(
+        lambda conn: _write_withdraw(conn, table, when, match_column, offer_id, now))
+    return withdrawn
+
+
+def _write_withdraw(conn: sqlite3.Connection, table: str, when: str, match_column: str,
+                    offer_id: int, now: float) -> bool:
+    cursor = conn.execute(f"UPDATE {table} SET status = 'withdrawn', {when} = ? "
+                          "WHERE id = ? AND status IN ('offered', 'accepted')", (now, offer_id))
+    if cursor.rowcount == 0:
+        return False
+    conn.execute("UPDATE matches SET status = 'ended', ended_at = ? "
+                 f"WHERE {match_column} = ? AND status = 'active'", (now, offer_id))
+    return True
 
 
 async def expire_offers(db: Database, now: float | None = None) -> int:
@@ -186,11 +191,11 @@ async def offer_sent_for_ask(db: Database, ask_id: int) -> OfferSent | None:
     return None if row is None else _sent(row)
 
 
-async def withdraw_offer_sent(db: Database, offer: OfferSent, *,
-                              now: float | None = None) -> bool:
-    """Our volunteer withdrew: the offer we sent (open or accepted) is withdrawn and its match,
-    if any, ended, in one transaction. False if it was already answered otherwise."""
-    return await _withdraw(db, "offers_sent", "answered_at", "offer_sent_id", offer.id, now)
+def write_withdraw_sent(conn: sqlite3.Connection, offer: OfferSent, now: float) -> bool:
+    """Our volunteer withdrew, inside the caller's transaction (with their ask and the Undo):
+    the offer we sent (open or accepted) is withdrawn and its match, if any, ended. False if
+    it was already answered otherwise."""
+    return _write_withdraw(conn, "offers_sent", "answered_at", "offer_sent_id", offer.id, now)
 
 
 def write_accept_sent(conn: sqlite3.Connection, offer: OfferSent, *, volunteer_id: int,

@@ -160,3 +160,36 @@ async def test_an_accept_whose_sender_is_down_is_applied_whole(
         return match is not None and match.contact is not None
 
     await wait_until(contact_at_a, what="the volunteer's contact at A")
+
+
+async def test_a_withdrawal_while_the_needs_hub_is_down_reaches_it_once_it_is_back(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # The ask, the offer, the match and the Undo change together at B, and A ends its
+    # match when the Undo arrives.
+    a, b = await _pair(hubs, smtp)
+    need, link = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    match_uuid = await accept_offer(a.hub, offer)
+
+    async def matched_at_b() -> bool:
+        row = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
+        return row is not None and row.status == "accepted"
+
+    await wait_until(matched_at_b, what="the Accept at B")
+    async with unreachable(a, seen_by=b):
+        assert await _answer(link, "withdraw", b.base_url) == 200
+        sent = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
+        assert sent is not None and sent.status == "withdrawn"
+        ended = await match_store.match_for_offer_sent(b.hub.db, sent.id)
+        assert ended is not None and ended.status == "ended"
+        [ask] = await ask_store.list_asks(b.hub.db, remote_need_id=sent.remote_need_id)
+        assert ask.status == "withdrawn"
+        assert await _outbox_count(b, "Undo") == 1
+        await _tried(b)
+    await _send_now(b)
+
+    async def ended_at_a() -> bool:
+        match = await match_store.get_match(a.hub.db, match_uuid)
+        return match is not None and match.status == "ended"
+
+    await wait_until(ended_at_a, what="the Undo at A")
