@@ -24,7 +24,6 @@ from federation.errors import (
     FederationError,
     ForbiddenActivity,
     NotFound,
-    RemoteNotFound,
     ValidationError,
 )
 from hub.activitypub import exchange as messages
@@ -37,7 +36,7 @@ from hub.needs.matching import to_matcher_need
 from hub.needs.pool import volunteers_changed
 from hub.runtime import Hub
 from hub.services import follows
-from hub.services.outbox import also_send, publish, send_to_actor
+from hub.services.outbox import also_send, publish, send_to_actor, tell_unless_gone
 from hub.store import asks as ask_store
 from hub.store import matches as match_store
 from hub.store import needs as need_store
@@ -135,15 +134,7 @@ async def withdraw_offer(hub: Hub, ask: Ask, sent: offer_store.OfferSent, *,
         offer_store.write_withdraw_sent(conn, sent, now)  # answered meanwhile: Undo is harmless
 
     try:
-        inbox: str | None = (await hub.actors.get(sent.to_actor)).inbox
-    except RemoteNotFound as exc:
-        log.warning("not telling %s of a withdrawn offer: %s", sent.to_actor, exc.message)
-        inbox = None
-    try:
-        if inbox is None:
-            await hub.db.run_in_writer(record)
-        else:
-            await publish(hub, undo, [inbox], public=False, also=record)
+        await tell_unless_gone(hub, undo, sent.to_actor, record)
     except _NotOpen:
         return False
     return True

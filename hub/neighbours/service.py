@@ -148,9 +148,11 @@ async def find(hub: Hub, ident: str) -> Neighbour:
 async def pause(hub: Hub, ident: str) -> Neighbour:
     """Stop following a hub for now; discovery leaves it be until `resume`."""
     row = await find(hub, ident)
+    # The state first: if the Undo cannot be queued, discovery still leaves the hub be, and
+    # pausing again finishes the job.
+    await neighbour_store.set_state(hub.db, row.actor_id, "paused")
     if await follow_store.get_following(hub.db, row.actor_id) is not None:
         await follows.unfollow(hub, row.actor_id)
-    await neighbour_store.set_state(hub.db, row.actor_id, "paused")
     return row
 
 
@@ -167,11 +169,11 @@ async def unpair(hub: Hub, ident: str) -> Neighbour:
     """End the pairing both ways: Undo our Follow, Reject (remove) theirs; discovery does not
     pair with it again until staff add it."""
     row = await find(hub, ident)
+    await neighbour_store.set_state(hub.db, row.actor_id, "unpaired")  # first, as in pause
     if await follow_store.get_following(hub.db, row.actor_id) is not None:
         await follows.unfollow(hub, row.actor_id)
     if await follow_store.get_follower(hub.db, row.actor_id) is not None:
         await follows.reject_follower(hub, row.actor_id)
-    await neighbour_store.set_state(hub.db, row.actor_id, "unpaired")
     return row
 
 

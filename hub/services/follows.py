@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 import weakref
@@ -11,7 +12,7 @@ from federation.errors import NotFound, ValidationError
 from federation.webfinger import lookup
 from hub.activitypub.context import CONTEXT
 from hub.runtime import Hub
-from hub.services.outbox import send_to_actor
+from hub.services.outbox import Also, send_to_actor, tell_unless_gone
 from hub.store import follows as follow_store
 from hub.store.db import Database
 
@@ -88,16 +89,23 @@ async def receive_follow(hub: Hub, activity: dict[str, Any], *,
         await _answer(hub, "Accept", follower, follow_id)
 
 
-async def _answer(hub: Hub, kind: str, follower: str, follow_id: str) -> None:
+async def _answer(hub: Hub, kind: str, follower: str, follow_id: str, *,
+                  also: Also | None = None) -> None:
     echo = _follow_echo(follow_id, follower, hub.urls.actor)
-    await send_to_actor(hub, _response(hub, kind, echo, follower), follower)
+    await send_to_actor(hub, _response(hub, kind, echo, follower), follower, also=also)
 
 
 async def approve_follower(hub: Hub, follower: str) -> None:
-    row = await follow_store.accept_follower(hub.db, follower)
-    if row is None:
+    """Approve a pending request: the approval and its Accept are one transaction."""
+    row = await follow_store.get_follower(hub.db, follower)
+    if row is None or row["state"] != "pending":
         raise NotFound(f"no pending follow request from {follower}")
-    await _answer(hub, "Accept", follower, row["follow_id"])
+
+    def record(conn: sqlite3.Connection) -> None:
+        if not follow_store.write_accept_follower(conn, follower, row["follow_id"]):
+            raise NotFound(f"no pending follow request from {follower}")
+
+    await _answer(hub, "Accept", follower, row["follow_id"], also=record)
 
 
 async def reject_follower(hub: Hub, follower: str) -> None:
@@ -105,8 +113,13 @@ async def reject_follower(hub: Hub, follower: str) -> None:
     row = await follow_store.get_follower(hub.db, follower)
     if row is None:
         raise NotFound(f"{follower} does not follow this hub")
-    await follow_store.remove_follower(hub.db, follower)
-    await _answer(hub, "Reject", follower, row["follow_id"])
+
+    def record(conn: sqlite3.Connection) -> None:  # the removal and its Reject, together
+        if not follow_store.write_remove_follower(conn, follower, row["follow_id"]):
+            raise NotFound(f"{follower} does not follow this hub")
+
+    echo = _follow_echo(row["follow_id"], follower, hub.urls.actor)
+    await tell_unless_gone(hub, _response(hub, "Reject", echo, follower), follower, record)
 
 
 async def receive_undo_follow(hub: Hub, activity: dict[str, Any]) -> None:
@@ -149,13 +162,18 @@ async def follow(hub: Hub, target: str, *, refresh: bool = True) -> str:
 
 async def unfollow(hub: Hub, target: str) -> None:
     actor_id = await resolve_actor_id(hub, target)
-    row = await follow_store.remove_following(hub.db, actor_id)
-    forget_followed(hub.db)
+    row = await follow_store.get_following(hub.db, actor_id)
     if row is None:
         raise NotFound(f"this hub does not follow {actor_id}")
     undo = _response(hub, "Undo", _follow_echo(row["follow_id"], hub.urls.actor, actor_id),
                      actor_id)
-    await send_to_actor(hub, undo, actor_id)
+
+    def record(conn: sqlite3.Connection) -> None:  # the follow forgotten and its Undo, together
+        if not follow_store.write_remove_following(conn, actor_id, row["follow_id"]):
+            raise NotFound(f"this hub does not follow {actor_id}")
+
+    await tell_unless_gone(hub, undo, actor_id, record)
+    forget_followed(hub.db)
 
 
 async def receive_follow_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from federation.errors import RemoteNotFound
 from hub.runtime import Hub
 from hub.store import follows as follow_store
 from hub.store.deliveries import enqueue, outbox_writer
 
 Also = Callable[[sqlite3.Connection], None]
+log = logging.getLogger(__name__)
 
 
 async def publish(hub: Hub, activity: dict[str, Any], inboxes: Iterable[str], *,
@@ -54,3 +57,15 @@ async def send_to_actor(hub: Hub, activity: dict[str, Any], actor_id: str, *,
     """A private activity (Accept, Follow...) to one actor's own inbox."""
     actor = await hub.actors.get(actor_id)
     return await publish(hub, activity, [actor.inbox], public=False, also=also)
+
+
+async def tell_unless_gone(hub: Hub, activity: dict[str, Any], actor_id: str,
+                           change: Also) -> None:
+    """`change` written with `activity` queued to the actor, in one transaction; if the
+    actor's server says it is gone (404, 410), `change` alone: nobody is left to tell, and
+    ending a follow or a match must not depend on them."""
+    try:
+        await send_to_actor(hub, activity, actor_id, also=change)
+    except RemoteNotFound as exc:
+        log.info("%s is gone (%s): %s not sent", actor_id, exc.message, activity.get("type"))
+        await hub.db.run_in_writer(change)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 from hub.store.db import Database
@@ -27,14 +28,26 @@ async def get_follower(db: Database, actor_id: str) -> dict | None:
     return None if row is None else dict(row)
 
 
-async def accept_follower(db: Database, actor_id: str) -> dict | None:
-    """Approve a pending follower; returns its row (with follow_id) or None if not pending."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE followers SET state = 'accepted', accepted_at = ? "
-            "WHERE actor_id = ? AND state = 'pending' RETURNING *", (time.time(), actor_id))
-        row = await cursor.fetchone()
-    return None if row is None else dict(row)
+def write_accept_follower(conn: sqlite3.Connection, actor_id: str, follow_id: str) -> bool:
+    """Approve that pending follow, inside the caller's transaction (which queues the
+    Accept); False if it is no longer pending."""
+    return conn.execute(
+        "UPDATE followers SET state = 'accepted', accepted_at = ? "
+        "WHERE actor_id = ? AND follow_id = ? AND state = 'pending'",
+        (time.time(), actor_id, follow_id)).rowcount > 0
+
+
+def write_remove_follower(conn: sqlite3.Connection, actor_id: str, follow_id: str) -> bool:
+    """Remove that follow, inside the caller's transaction (which queues the Reject)."""
+    return conn.execute("DELETE FROM followers WHERE actor_id = ? AND follow_id = ?",
+                        (actor_id, follow_id)).rowcount > 0
+
+
+def write_remove_following(conn: sqlite3.Connection, actor_id: str, follow_id: str) -> bool:
+    """Forget our follow of that actor, inside the caller's transaction (which queues the
+    Undo)."""
+    return conn.execute("DELETE FROM following WHERE actor_id = ? AND follow_id = ?",
+                        (actor_id, follow_id)).rowcount > 0
 
 
 async def remove_follower(db: Database, actor_id: str, follow_id: str | None = None) -> bool:

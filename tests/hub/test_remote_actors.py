@@ -1,6 +1,7 @@
 """Our copies of remote actors: fresh for a day, refetched after; an old copy still serves
 while its server is down (so a message waits in the delivery queue rather than an action
-failing), but never when the server says the actor is gone."""
+failing), but never when the server says the actor is gone. Ending a follow queues its
+activity in the same transaction, and does not depend on an actor that is gone."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import pytest
 
 from federation.errors import RemoteNotFound, Unreachable
 from hub.runtime import Hub, open_hub
+from hub.services import follows
 from hub.setup import init_hub
+from hub.store import follows as follow_store
 from tests.support.remote import RemoteServer
 
 
@@ -65,3 +68,34 @@ async def test_a_gone_actor_is_not_served_from_an_old_copy(hub: Hub,
     remote.gone.add("alice")
     with pytest.raises(RemoteNotFound):
         await hub.actors.get(alice.id)
+
+
+async def _queued(hub: Hub, kind: str) -> int:
+    return int(await hub.db.fetchval("SELECT count(*) FROM outbox WHERE type = ?", (kind,)))
+
+
+async def test_unfollowing_and_removing_a_follower_send_their_activity_with_the_change(
+        hub: Hub, remote: RemoteServer) -> None:
+    alice, bob = remote.actor("alice"), remote.actor("bob")
+    await follows.follow(hub, alice.id)
+    await follows.receive_follow(hub, bob.activity("Follow", hub.urls.actor))
+    await follows.unfollow(hub, alice.id)
+    await follows.reject_follower(hub, bob.id)
+    assert await follow_store.get_following(hub.db, alice.id) is None
+    assert await follow_store.get_follower(hub.db, bob.id) is None
+    assert (await _queued(hub, "Undo"), await _queued(hub, "Reject")) == (1, 1)
+
+
+async def test_a_follow_of_an_actor_gone_for_good_ends_without_telling_it(
+        hub: Hub, remote: RemoteServer) -> None:
+    alice, bob = remote.actor("alice"), remote.actor("bob")
+    await follows.follow(hub, alice.id)
+    await follows.receive_follow(hub, bob.activity("Follow", hub.urls.actor))
+    for actor in (alice, bob):
+        await _age(hub, actor.id)
+        remote.gone.add(actor.username)
+    await follows.unfollow(hub, alice.id)
+    await follows.reject_follower(hub, bob.id)
+    assert await follow_store.get_following(hub.db, alice.id) is None
+    assert await follow_store.get_follower(hub.db, bob.id) is None
+    assert (await _queued(hub, "Undo"), await _queued(hub, "Reject")) == (0, 0)
