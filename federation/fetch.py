@@ -208,8 +208,12 @@ class SafeFetcher:
                 return await self._follow(start, accept, media_types, signed)
         except TimeoutError as exc:
             raise Unreachable(f"timed out fetching {url}") from exc
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch) as exc:
+            raise FetchError(f"could not fetch {url}: {exc!r}") from exc  # not for now
+        except aiohttp.ClientConnectionError as exc:  # refused, reset, DNS, disconnected
             raise Unreachable(f"could not fetch {url}: {exc!r}") from exc
+        except aiohttp.ClientError as exc:  # an invalid URL, a malformed answer...
+            raise FetchError(f"could not fetch {url}: {exc!r}") from exc
 
     async def get_object(self, url: str, **kwargs: Any) -> Fetched:
         """`get_json`, and the document's `id` must be on the origin it was served from.

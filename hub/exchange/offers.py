@@ -266,7 +266,7 @@ async def accept_offer(hub: Hub, offer: OfferReceived, *, shared_note: str = "")
     transaction: no accepted offer whose neighbour is never told."""
     now = time.time()
     need = await need_store.get_need_by_id(hub.db, offer.need_id)
-    if offer.expires_at <= now or need is None:
+    if offer.status != offer_store.OPEN or offer.expires_at <= now or need is None:
         raise OfferClosed("this offer is no longer open")
     inbox = (await hub.actors.get(offer.actor)).inbox
     accept = messages.offer_answer(hub.urls, "Accept", offer_id=offer.offer_id,
@@ -291,11 +291,28 @@ async def accept_offer(hub: Hub, offer: OfferReceived, *, shared_note: str = "")
 
 
 async def reject_offer(hub: Hub, offer: OfferReceived) -> None:
-    if not await offer_store.decide_offer(hub.db, offer, "rejected"):
-        raise OfferClosed("this offer is no longer open")
     need = await need_store.get_need_by_id(hub.db, offer.need_id)
-    await _answer(hub, "Reject", offer.offer_id, offer.actor,
-                  hub.urls.need(need.uuid) if need else "")
+    if not await _reject(hub, offer, hub.urls.need(need.uuid) if need else ""):
+        raise OfferClosed("this offer is no longer open")
+
+
+async def _reject(hub: Hub, offer: OfferReceived, need_url: str) -> bool:
+    """The offer rejected and the `Reject` to its hub, in one transaction; False if it was no
+    longer open. Like a withdrawal, it does not wait on the other hub (see
+    `tell_unless_gone`)."""
+    now = time.time()
+    reject = messages.offer_answer(hub.urls, "Reject", offer_id=offer.offer_id,
+                                   to_actor=offer.actor, need_id=need_url, when=now)
+
+    def record(conn: sqlite3.Connection) -> None:
+        if not offer_store.write_reject_received(conn, offer, now):
+            raise _NotOpen
+
+    try:
+        await tell_unless_gone(hub, reject, offer.actor, record)
+    except _NotOpen:
+        return False
+    return True
 
 
 async def fill_if_complete(hub: Hub, need_id: int) -> bool:
@@ -321,9 +338,7 @@ async def decline_open_offers(hub: Hub, need: need_store.LocalNeed) -> int:
     offer still open gets `Reject`, so the volunteer's hub can tell them; how many."""
     declined = 0
     for other in await offer_store.offers_for_need(hub.db, need.id):
-        if other.status == "offered" and await offer_store.decide_offer(hub.db, other,
-                                                                        "rejected"):
-            await _answer(hub, "Reject", other.offer_id, other.actor, hub.urls.need(need.uuid))
+        if other.status == "offered" and await _reject(hub, other, hub.urls.need(need.uuid)):
             declined += 1
     return declined
 

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 ACTOR_TYPES = {"Person", "Group", "Organization", "Application", "Service"}
 STALE_AFTER = 86400.0       # refetch an actor document older than a day
+RETRY_DOWN_AFTER = 300.0    # after a refetch found its server down, use our copy this long
 REFRESH_INTERVAL = 60.0     # refetch one key at most once a minute (forged signatures can't DoS)
 KEY_CACHE_SIZE = 10_000
 
@@ -72,6 +73,7 @@ class RemoteActors:
         self._allow_http = allow_http  # development mode: peers on http://127.0.0.1
         self._keys: OrderedDict[str, PublicKey] = OrderedDict()
         self._refreshed: dict[str, float] = {}
+        self._down_until: dict[str, float] = {}  # actor -> when to try its server again
 
     async def get(self, actor_id: str, *, refresh: bool = False) -> RemoteActor:
         """The actor: our copy if under a day old, else fetched. A copy over a day old still
@@ -83,13 +85,17 @@ class RemoteActors:
         known = await actor_store.get_actor(self._db, actor_id)
         if known is None or known.deleted_at is not None:
             return await self.fetch(actor_id)
-        if time.time() - known.fetched_at < STALE_AFTER:
+        now = time.time()
+        if now - known.fetched_at < STALE_AFTER or now < self._down_until.get(actor_id, 0.0):
             return known
         try:
             return await self.fetch(actor_id)
         except Unreachable as exc:
             log.info("using our copy of %s from %.0f hours ago: %s", actor_id,
-                     (time.time() - known.fetched_at) / 3600, exc.message)
+                     (now - known.fetched_at) / 3600, exc.message)
+            if len(self._down_until) >= KEY_CACHE_SIZE:
+                self._down_until = {k: t for k, t in self._down_until.items() if t > now}
+            self._down_until[actor_id] = now + RETRY_DOWN_AFTER  # no wait on every call
             return known
 
     async def fetch(self, actor_id: str) -> RemoteActor:

@@ -172,8 +172,10 @@ async def unfollow(hub: Hub, target: str) -> None:
         if not follow_store.write_remove_following(conn, actor_id, row["follow_id"]):
             raise NotFound(f"this hub does not follow {actor_id}")
 
-    await tell_unless_gone(hub, undo, actor_id, record)
-    forget_followed(hub.db)
+    try:
+        await tell_unless_gone(hub, undo, actor_id, record)
+    finally:
+        forget_followed(hub.db)
 
 
 async def receive_follow_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> None:

@@ -7,8 +7,9 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from federation.errors import RemoteNotFound
+from federation.errors import BlockedDomain, FederationError, RemoteNotFound
 from hub.runtime import Hub
+from hub.store import actors as actor_store
 from hub.store import follows as follow_store
 from hub.store.deliveries import enqueue, outbox_writer
 
@@ -61,11 +62,21 @@ async def send_to_actor(hub: Hub, activity: dict[str, Any], actor_id: str, *,
 
 async def tell_unless_gone(hub: Hub, activity: dict[str, Any], actor_id: str,
                            change: Also) -> None:
-    """`change` written with `activity` queued to the actor, in one transaction; if the
-    actor's server says it is gone (404, 410), `change` alone: nobody is left to tell, and
-    ending a follow or a match must not depend on them."""
+    """An ending (a follow, an offer, a match) written with `activity` queued to the actor, in
+    one transaction. Ending must not depend on the other side: if its actor cannot be had
+    now, the inbox of our copy serves; if there is none, or the actor is gone (404, 410) or
+    its domain blocked (we never contact it), `change` is written alone."""
+    inbox: str | None = None
     try:
-        await send_to_actor(hub, activity, actor_id, also=change)
-    except RemoteNotFound as exc:
-        log.info("%s is gone (%s): %s not sent", actor_id, exc.message, activity.get("type"))
+        inbox = (await hub.actors.get(actor_id)).inbox
+    except (RemoteNotFound, BlockedDomain) as exc:
+        log.info("%s not sent to %s: %s", activity.get("type"), actor_id, exc.message)
+    except FederationError as exc:
+        known = await actor_store.get_actor(hub.db, actor_id)
+        inbox = known.inbox if known is not None and known.deleted_at is None else None
+        log.info("%s to %s: %s; %s", activity.get("type"), actor_id, exc.message,
+                 "our copy's inbox serves" if inbox else "not sent")
+    if inbox is None:
         await hub.db.run_in_writer(change)
+    else:
+        await publish(hub, activity, [inbox], public=False, also=change)

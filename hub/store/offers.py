@@ -106,15 +106,11 @@ async def offers_for_need(db: Database, need_id: int) -> list[OfferReceived]:
     return [_received(r) for r in rows]
 
 
-async def decide_offer(db: Database, offer: OfferReceived, status: str, *,
-                       from_status: str = OPEN, now: float | None = None) -> bool:
-    """Move an offer on (accepted, rejected, withdrawn); False if it was not `from_status`."""
-    now = time.time() if now is None else now
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE offers_received SET status = ?, decided_at = ? WHERE id = ? AND status = ?",
-            (status, now, offer.id, from_status))
-        return cursor.rowcount > 0
+def write_reject_received(conn: sqlite3.Connection, offer: OfferReceived, now: float) -> bool:
+    """Reject an open offer, inside the caller's transaction (which queues the Reject); False
+    if it was no longer open."""
+    return conn.execute("UPDATE offers_received SET status = 'rejected', decided_at = ? "
+                        "WHERE id = ? AND status = ?", (now, offer.id, OPEN)).rowcount > 0
 
 
 def write_accept_received(conn: sqlite3.Connection, offer: OfferReceived, *,

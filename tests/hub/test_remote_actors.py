@@ -99,3 +99,31 @@ async def test_a_follow_of_an_actor_gone_for_good_ends_without_telling_it(
     assert await follow_store.get_following(hub.db, alice.id) is None
     assert await follow_store.get_follower(hub.db, bob.id) is None
     assert (await _queued(hub, "Undo"), await _queued(hub, "Reject")) == (0, 0)
+
+
+async def test_a_follow_ends_even_when_the_actor_cannot_be_had_now(
+        hub: Hub, remote: RemoteServer) -> None:
+    # Its server refuses us (403): ending does not wait on it; the Undo goes to the inbox of
+    # our copy, with the change.
+    alice = remote.actor("alice")
+    await follows.follow(hub, alice.id)
+    await _age(hub, alice.id)
+    remote.forbidden.add("alice")
+    await follows.unfollow(hub, alice.id)
+    assert await follow_store.get_following(hub.db, alice.id) is None
+    row = await hub.db.fetchone(
+        "SELECT d.inbox FROM deliveries d JOIN outbox o ON o.id = d.outbox_id "
+        "WHERE o.type = 'Undo'")
+    assert row is not None and row["inbox"] == f"{alice.id}/inbox"
+
+
+async def test_a_server_found_down_is_not_asked_again_on_every_call(
+        hub: Hub, remote: RemoteServer) -> None:
+    alice = remote.actor("alice")
+    await hub.actors.get(alice.id)
+    await _age(hub, alice.id)
+    remote.unavailable.add("alice")
+    await hub.actors.get(alice.id)  # tries, is told 503, serves our copy
+    remote.unavailable.clear()
+    remote.actors.pop("alice")  # were it asked again, the answer would now be 404
+    assert (await hub.actors.get(alice.id)).id == alice.id  # our copy, without asking

@@ -64,6 +64,8 @@ class RemoteServer:
         self.actors: dict[str, RemoteActor] = {}
         self.received: list[dict[str, Any]] = []
         self.gone: set[str] = set()
+        self.forbidden: set[str] = set()  # actors whose documents answer 403
+        self.unavailable: set[str] = set()  # ... and 503
         self._sock = free_socket()
         self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self._runner: web.AppRunner | None = None
@@ -76,6 +78,10 @@ class RemoteServer:
         name = request.match_info["name"]
         if name in self.gone:
             return web.json_response({"error": "gone"}, status=410)
+        if name in self.forbidden:
+            return web.json_response({"error": "forbidden"}, status=403)
+        if name in self.unavailable:
+            return web.json_response({"error": "down for maintenance"}, status=503)
         if name not in self.actors:
             raise web.HTTPNotFound()
         return web.Response(body=orjson.dumps(self.actors[name].document()),
