@@ -150,9 +150,10 @@ async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> 
         raise ForbiddenActivity("only the hub the offer was made to may answer it")
     now = time.time()
     status = "accepted" if accepted else "rejected"
-    if accepted and (sent.expires_at <= now or not await is_neighbour(hub, sent.to_actor)):
-        # Too late, or a hub our staff have unpaired since: the volunteer's contact stays here.
-        await offer_store.answer_offer_sent(hub.db, sent, "expired", now=now)
+    if accepted and sent.status != "accepted" and (
+            sent.status != offer_store.OPEN or sent.expires_at <= now
+            or not await is_neighbour(hub, sent.to_actor)):
+        await _refuse_accept(hub, sent, now)
         return True
     ask = await _ask_of(hub, sent.ask_id)
     volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id) \
@@ -170,6 +171,20 @@ async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> 
                                 target)
     volunteers_changed(hub.db, [volunteer.uuid])
     return True
+
+
+async def _refuse_accept(hub: Hub, sent: offer_store.OfferSent, now: float) -> None:
+    """An Accept of an offer withdrawn, expired, or made to a hub our staff have unpaired
+    since: the volunteer's contact stays here, and that hub, which now holds a match, hears
+    `Undo`. (A volunteer's own Undo can even reach it before their Offer did: each delivery
+    retries on its own schedule, and it ignored an Undo of an offer it did not know.)"""
+    undo = messages.undo_offer(hub.urls, offer_id=sent.offer_id, to_actor=sent.to_actor,
+                               when=now)
+
+    def expire(conn: sqlite3.Connection) -> None:  # only if still open
+        offer_store.write_answer_sent(conn, sent, "expired", now)
+
+    await tell_unless_gone(hub, undo, sent.to_actor, expire)
 
 
 async def _accept_sent(hub: Hub, sent: offer_store.OfferSent, volunteer: Volunteer,

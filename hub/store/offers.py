@@ -210,10 +210,17 @@ def write_accept_sent(conn: sqlite3.Connection, offer: OfferSent, *, volunteer_i
 
 
 async def answer_offer_sent(db: Database, offer: OfferSent, status: str, *,
-                            from_status: str = OPEN, now: float | None = None) -> bool:
+                            now: float | None = None) -> bool:
+    """The neighbour's answer (rejected) or ours (expired) to an open offer we sent; False
+    if it was no longer open."""
     now = time.time() if now is None else now
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE offers_sent SET status = ?, answered_at = ? WHERE id = ? AND status = ?",
-            (status, now, offer.id, from_status))
-        return cursor.rowcount > 0
+    answered: bool = await db.run_in_writer(
+        lambda conn: write_answer_sent(conn, offer, status, now))
+    return answered
+
+
+def write_answer_sent(conn: sqlite3.Connection, offer: OfferSent, status: str,
+                      now: float) -> bool:
+    """`answer_offer_sent` inside the caller's transaction."""
+    return conn.execute("UPDATE offers_sent SET status = ?, answered_at = ? "
+                        "WHERE id = ? AND status = ?", (status, now, offer.id, OPEN)).rowcount > 0

@@ -197,8 +197,11 @@ async def test_an_accept_from_a_hub_unpaired_since_the_offer_releases_nothing(
         return row is not None and row.status == "expired"
 
     await wait_until(expired_at_b, what="the offer closed at B")
-    row = await a.hub.db.fetchone("SELECT contact FROM matches WHERE contact IS NOT NULL")
-    assert row is None  # Wen Li's contact never reached A
+    # A, which holds a match, hears Undo: the match ends there too.
+    await wait_until(lambda: _offer_status(a, need, "withdrawn"), what="the Undo at A")
+    row = await a.hub.db.fetchone("SELECT contact, status FROM matches")
+    assert row is not None and row["status"] == "ended"
+    assert row["contact"] is None  # Wen Li's contact never reached A
 
 
 async def test_a_yes_after_the_needs_hub_was_unpaired_offers_nothing(

@@ -193,3 +193,24 @@ async def test_a_withdrawal_while_the_needs_hub_is_down_reaches_it_once_it_is_ba
         return match is not None and match.status == "ended"
 
     await wait_until(ended_at_a, what="the Undo at A")
+
+
+async def test_an_accept_of_a_withdrawn_offer_is_answered_with_undo_again(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # The volunteer withdraws while A is down; A's staff accept the offer before B's Undo
+    # gets through (its retry is 15 s or more away). B answers that Accept with Undo at
+    # once, and A's match ends without waiting for the first Undo's retry.
+    a, b = await _pair(hubs, smtp)
+    need, link = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    async with unreachable(a, seen_by=b):
+        assert await _answer(link, "withdraw", b.base_url) == 200
+        await _tried(b)
+    match_uuid = await accept_offer(a.hub, offer)
+
+    async def ended_at_a() -> bool:
+        match = await match_store.get_match(a.hub.db, match_uuid)
+        return match is not None and match.status == "ended"
+
+    await wait_until(ended_at_a, what="the second Undo at A")
+    assert await _offer_status(a, need, "withdrawn") is not None
