@@ -208,11 +208,10 @@ class SafeFetcher:
                 return await self._follow(start, accept, media_types, signed)
         except TimeoutError as exc:
             raise Unreachable(f"timed out fetching {url}") from exc
-        except (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch) as exc:
-            raise FetchError(f"could not fetch {url}: {exc!r}") from exc  # not for now
-        except aiohttp.ClientConnectionError as exc:  # refused, reset, DNS, disconnected
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            # Refused, reset, DNS, TLS, or the body cut off: worth trying again later.
             raise Unreachable(f"could not fetch {url}: {exc!r}") from exc
-        except aiohttp.ClientError as exc:  # an invalid URL, a malformed answer...
+        except aiohttp.ClientError as exc:  # an invalid URL, too many redirects...
             raise FetchError(f"could not fetch {url}: {exc!r}") from exc
 
     async def get_object(self, url: str, **kwargs: Any) -> Fetched:

@@ -161,6 +161,9 @@ async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> 
     target = await load_target(hub, remote_need_id=sent.remote_need_id)
     if accepted and volunteer is not None:
         answered = await _accept_sent(hub, sent, volunteer, target, now)
+        latest = None if answered else await offer_store.get_offer_sent(hub.db, sent.offer_id)
+        if latest is not None and latest.status != "accepted":  # expired or withdrawn meanwhile
+            await _refuse_accept(hub, latest, now)
     else:
         answered = await offer_store.answer_offer_sent(hub.db, sent, status, now=now)
     if not answered:

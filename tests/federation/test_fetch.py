@@ -99,6 +99,16 @@ async def _chunked(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def _cut_off(request: web.Request) -> web.StreamResponse:
+    """Promises 1,000 bytes, sends 10, and closes the connection."""
+    response = web.StreamResponse(headers={"Content-Type": AP, "Content-Length": "1000"})
+    await response.prepare(request)
+    await response.write(b'{"id": "x"')
+    assert request.transport is not None
+    request.transport.close()
+    return response
+
+
 async def _slow(request: web.Request) -> web.Response:
     await asyncio.sleep(2)
     return _json({})
@@ -117,6 +127,7 @@ def _peer() -> web.Application:
     app.router.add_get("/big", _big)
     app.router.add_get("/chunked", _chunked)
     app.router.add_get("/slow", _slow)
+    app.router.add_get("/cut-off", _cut_off)
     return app
 
 
@@ -320,7 +331,8 @@ async def test_passing_failures_say_the_server_is_unreachable_for_now(
         await fetcher.get_json(url(peer, f"/status/{code}"))
 
 
-async def test_a_refused_connection_and_a_time_out_are_unreachable(peer: TestServer) -> None:
+async def test_a_refused_connection_a_time_out_and_a_cut_off_body_are_unreachable(
+        peer: TestServer) -> None:
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
     port = closed.getsockname()[1]
@@ -331,6 +343,8 @@ async def test_a_refused_connection_and_a_time_out_are_unreachable(peer: TestSer
             await impatient.get_json(f"http://127.0.0.1:{port}/actor")
         with pytest.raises(Unreachable, match="timed out"):
             await impatient.get_json(url(peer, "/slow"))
+        with pytest.raises(Unreachable, match="could not fetch"):  # the body cut off
+            await impatient.get_json(url(peer, "/cut-off"))
     closed.close()
 
 

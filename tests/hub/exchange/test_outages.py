@@ -214,3 +214,24 @@ async def test_an_accept_of_a_withdrawn_offer_is_answered_with_undo_again(
 
     await wait_until(ended_at_a, what="the second Undo at A")
     assert await _offer_status(a, need, "withdrawn") is not None
+
+
+async def test_an_accept_of_an_expired_offer_is_answered_with_undo(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # B's offer lapsed before A's staff accepted it (the hubs' clocks and expiry jobs need not
+    # agree): B keeps the volunteer's contact and A's match ends.
+    a, b = await _pair(hubs, smtp)
+    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    await b.hub.db.execute("UPDATE offers_sent SET expires_at = 0")
+    match_uuid = await accept_offer(a.hub, offer)
+
+    async def ended_at_a() -> bool:
+        match = await match_store.get_match(a.hub.db, match_uuid)
+        return match is not None and match.status == "ended"
+
+    await wait_until(ended_at_a, what="the Undo at A")
+    sent = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
+    assert sent is not None and sent.status == "expired"
+    match = await match_store.get_match(a.hub.db, match_uuid)
+    assert match is not None and match.contact is None
