@@ -140,6 +140,24 @@ async def withdraw_offer(hub: Hub, ask: Ask, sent: offer_store.OfferSent, *,
     return True
 
 
+async def withdraw_before_erasure(hub: Hub, volunteer_id: int, *, now: float) -> int:
+    """A volunteer is about to be erased: each offer made for them that still stands is
+    withdrawn, its match ended and its hub sent `Undo`, as if they had withdrawn (erasing
+    cascades to the offers' rows, and the neighbour would keep an open offer or a match for
+    good); how many."""
+    withdrawn = 0
+    for sent in await offer_store.standing_offers_sent(hub.db, volunteer_id):
+        undo = messages.undo_offer(hub.urls, offer_id=sent.offer_id, to_actor=sent.to_actor,
+                                   when=now)
+
+        def change(conn: sqlite3.Connection, sent: offer_store.OfferSent = sent) -> None:
+            offer_store.write_withdraw_sent(conn, sent, now)
+
+        await tell_unless_gone(hub, undo, sent.to_actor, change)
+        withdrawn += 1
+    return withdrawn
+
+
 async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> bool:
     """`Accept` / `Reject` of an offer this hub sent; False if it is not about one."""
     offer_id = follows.object_id(activity.get("object"))

@@ -187,6 +187,15 @@ async def offer_sent_for_ask(db: Database, ask_id: int) -> OfferSent | None:
     return None if row is None else _sent(row)
 
 
+async def standing_offers_sent(db: Database, volunteer_id: int) -> list[OfferSent]:
+    """The offers made for a volunteer that still stand (open or accepted)."""
+    rows = await db.fetchall(
+        "SELECT o.* FROM offers_sent o JOIN asks a ON a.id = o.ask_id "
+        "WHERE a.volunteer_id = ? AND o.status IN ('offered', 'accepted') ORDER BY o.id",
+        (volunteer_id,))
+    return [_sent(r) for r in rows]
+
+
 def write_withdraw_sent(conn: sqlite3.Connection, offer: OfferSent, now: float) -> bool:
     """Our volunteer withdrew, inside the caller's transaction (with their ask and the Undo):
     the offer we sent (open or accepted) is withdrawn and its match, if any, ended. False if

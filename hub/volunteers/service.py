@@ -8,12 +8,15 @@ log itself holds no personal data and survives the volunteer's deletion harmless
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from federation.errors import NotFound
+from hub.exchange.offers import withdraw_before_erasure
 from hub.needs.pool import volunteers_changed
+from hub.runtime import Hub
 from hub.store import asks as ask_store
 from hub.store import audit, signups
 from hub.store import matches as match_store
@@ -107,10 +110,12 @@ async def update(db: Database, volunteer: Volunteer, data: dict[str, Any],
     return updated
 
 
-async def delete(db: Database, volunteer: Volunteer, actor: Actor) -> float:
-    deleted_at = await store.delete_volunteer(db, volunteer)
-    volunteers_changed(db, [volunteer.uuid])
-    await audit_action(db, actor, "volunteer.delete", volunteer.uuid)
+async def delete(hub: Hub, volunteer: Volunteer, actor: Actor) -> float:
+    """Erase a volunteer; the neighbours holding an offer for them hear `Undo` first."""
+    await withdraw_before_erasure(hub, volunteer.id, now=time.time())
+    deleted_at = await store.delete_volunteer(hub.db, volunteer)
+    volunteers_changed(hub.db, [volunteer.uuid])
+    await audit_action(hub.db, actor, "volunteer.delete", volunteer.uuid)
     return deleted_at
 
 

@@ -156,7 +156,7 @@ async def delete_submit(request: web.Request) -> web.Response:
             request, "my_data_delete.html", status=400, name=volunteer.profile.name,
             base=f"/me/{request.match_info['token']}",
             problem="Tick the box to confirm that you want everything deleted."))
-    await service.delete(request.app[HUB].db, volunteer, SELF)
+    await service.delete(request.app[HUB], volunteer, SELF)
     return _private(render_html(request, "my_data_deleted.html"))
 
 

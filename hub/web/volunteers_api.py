@@ -84,7 +84,7 @@ async def update_volunteer(request: web.Request) -> web.Response:
 
 async def delete_volunteer(request: web.Request) -> web.Response:
     volunteer = await _volunteer(request)
-    deleted_at = await service.delete(request.app[HUB].db, volunteer, await _staff(request))
+    deleted_at = await service.delete(request.app[HUB], volunteer, await _staff(request))
     return _private({"id": volunteer.uuid, "deleted_at": service.iso(deleted_at)})
 
 
@@ -171,7 +171,7 @@ async def export_my_data(request: web.Request) -> web.Response:
 
 async def delete_my_data(request: web.Request) -> web.Response:
     volunteer = await _own(request)
-    deleted_at = await service.delete(request.app[HUB].db, volunteer, _SELF)
+    deleted_at = await service.delete(request.app[HUB], volunteer, _SELF)
     return _private({"deleted_at": service.iso(deleted_at)})
 
 

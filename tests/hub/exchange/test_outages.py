@@ -21,6 +21,7 @@ from hub.store import asks as ask_store
 from hub.store import matches as match_store
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
+from hub.store import volunteers as volunteer_store
 from tests.hub.exchange.factories import check, enhanced_need, volunteer
 from tests.hub.exchange.test_offers import (
     _answer,
@@ -235,3 +236,29 @@ async def test_an_accept_of_an_expired_offer_is_answered_with_undo(
     assert sent is not None and sent.status == "expired"
     match = await match_store.get_match(a.hub.db, match_uuid)
     assert match is not None and match.contact is None
+
+
+async def test_erasing_a_volunteer_withdraws_their_standing_offers(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # Erasing cascades to the offer's row at B; before it does, the neighbour hears Undo, so
+    # it does not keep a match with nobody behind it.
+    a, b = await _pair(hubs, smtp)
+    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    match_uuid = await accept_offer(a.hub, offer)
+
+    async def accepted_at_b() -> bool:
+        row = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
+        return row is not None and row.status == "accepted"
+
+    await wait_until(accepted_at_b, what="the Accept at B")
+    [wen] = await volunteer_store.list_volunteers(b.hub.db)
+    status, body = await b.api("DELETE", f"/api/v1/volunteers/{wen.uuid}")
+    assert status == 200, body
+    assert await offer_store.get_offer_sent(b.hub.db, offer.offer_id) is None  # erased
+
+    async def ended_at_a() -> bool:
+        match = await match_store.get_match(a.hub.db, match_uuid)
+        return match is not None and match.status == "ended"
+
+    await wait_until(ended_at_a, what="the Undo at A")

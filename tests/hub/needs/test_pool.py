@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from hub.needs.model import check_whole, parse_need
 from hub.needs.pool import load_volunteers, pool_cache, rank_for, volunteers_changed
+from hub.runtime import Hub, open_hub
+from hub.setup import init_hub
 from hub.store import needs as needs_store
 from hub.store.db import Database
 from hub.volunteers import service
@@ -36,7 +39,14 @@ async def test_volunteers_reach_the_matcher_with_their_checks(db: Database) -> N
     assert "Asha" not in repr(seen)  # the matcher never sees names
 
 
-async def test_the_pool_is_rebuilt_only_after_a_change(db: Database) -> None:
+async def test_the_pool_is_rebuilt_only_after_a_change(tmp_path: Path) -> None:
+    settings = await init_hub(tmp_path / "hub", domain="127.0.0.1:9", name="hub", dev=True)
+    async with open_hub(settings) as hub:  # an erasure tells neighbours: it takes a hub
+        await _pool_rebuilt_only_after_a_change(hub)
+
+
+async def _pool_rebuilt_only_after_a_change(hub: Hub) -> None:
+    db = hub.db
     cache = pool_cache(db)
     draft = check_whole(parse_need({"kind": "regular", "title": "Chat", "starts_on":
                                     "2026-12-01", "slots": {"tue": ["afternoon"]}},
@@ -57,7 +67,7 @@ async def test_the_pool_is_rebuilt_only_after_a_change(db: Database) -> None:
 
     # A correction, an erasure: only those volunteers are read again.
     await service.update(db, ben, {"availability": {"mon": ["morning"]}}, STAFF)
-    await service.delete(db, cai, STAFF)
+    await service.delete(hub, cai, STAFF)
     ranked = await rank_for(db, need, now=now, explain_excluded=True)
     by_id = {c.volunteer_id: c for c in ranked}
     assert cai.uuid not in by_id and by_id[ben.uuid].exclusions == [
