@@ -22,8 +22,10 @@ class RetryableError(FederationError):
     The inbox processor keeps the activity and tries it again later with backoff, where
     any other error marks it failed for good. `retry_after` asks for a shorter first wait
     than the backoff schedule's, for an activity that arrived before one it depends on
-    (two deliveries from one sender can overtake each other): the wait grows with each
-    attempt and never exceeds the schedule's.
+    (two deliveries from one sender can overtake each other): the wait grows fourfold with
+    each attempt and never exceeds the schedule's, so the activity waits ~2.3 hours in all
+    for the one it depends on, as far as the sender's own retries of that one reach in its
+    first hours (after an outage they can pull two deliveries well apart).
     """
 
     status = 503

@@ -522,6 +522,6 @@ class InboxProcessor:
         if attempts >= self._max_attempts:
             return InboundMark(item.id, "failed", f"gave up after {attempts}: {message}")
         delay = retry_delay(attempts - 1, cap=self._backoff_cap)
-        if soon is not None:
-            delay = min(delay, soon * 2 ** (attempts - 1))
+        if soon is not None:  # x4 a time: ~2.3 h in all, as far as the sender's own retries
+            delay = min(delay, soon * 4 ** (attempts - 1))
         return InboundMark(item.id, "retry", message, self._clock() + delay)

