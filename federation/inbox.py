@@ -523,5 +523,5 @@ class InboxProcessor:
             return InboundMark(item.id, "failed", f"gave up after {attempts}: {message}")
         delay = retry_delay(attempts - 1, cap=self._backoff_cap)
         if soon is not None:  # x4 a time: ~2.3 h in all, as far as the sender's own retries
-            delay = min(delay, soon * 4 ** (attempts - 1))
+            delay = min(delay, max(soon, 1.0) * 4 ** (attempts - 1))
         return InboundMark(item.id, "retry", message, self._clock() + delay)

@@ -37,6 +37,7 @@ from hub.needs.pool import volunteers_changed
 from hub.runtime import Hub
 from hub.services import follows
 from hub.services.outbox import also_send, publish, send_to_actor, tell_unless_gone
+from hub.store import actors as actor_store
 from hub.store import asks as ask_store
 from hub.store import matches as match_store
 from hub.store import needs as need_store
@@ -144,7 +145,8 @@ async def withdraw_before_erasure(hub: Hub, volunteer_id: int, *, now: float) ->
     """A volunteer is about to be erased: each offer made for them that still stands is
     withdrawn, its match ended and its hub sent `Undo`, as if they had withdrawn (erasing
     cascades to the offers' rows, and the neighbour would keep an open offer or a match for
-    good); how many."""
+    good); how many. Nothing here may stop the erasure: the Undo goes to the inbox of our
+    copy of the neighbour (no network meanwhile), and a failure to tell it is logged."""
     withdrawn = 0
     for sent in await offer_store.standing_offers_sent(hub.db, volunteer_id):
         undo = messages.undo_offer(hub.urls, offer_id=sent.offer_id, to_actor=sent.to_actor,
@@ -153,8 +155,16 @@ async def withdraw_before_erasure(hub: Hub, volunteer_id: int, *, now: float) ->
         def change(conn: sqlite3.Connection, sent: offer_store.OfferSent = sent) -> None:
             offer_store.write_withdraw_sent(conn, sent, now)
 
-        await tell_unless_gone(hub, undo, sent.to_actor, change)
-        withdrawn += 1
+        known = await actor_store.get_actor(hub.db, sent.to_actor)
+        try:
+            if known is None or known.deleted_at is not None:
+                await hub.db.run_in_writer(change)
+            else:
+                await publish(hub, undo, [known.inbox], public=False, also=change)
+            withdrawn += 1
+        except Exception:  # a malformed inbox in our copy, say: the erasure goes on
+            log.exception("could not tell %s that offer %s is withdrawn", sent.to_actor,
+                          sent.offer_id)
     return withdrawn
 
 

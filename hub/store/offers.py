@@ -196,6 +196,28 @@ async def standing_offers_sent(db: Database, volunteer_id: int) -> list[OfferSen
     return [_sent(r) for r in rows]
 
 
+def write_recall_contact_notes(conn: sqlite3.Connection, volunteer_id: int, now: float) -> int:
+    """The volunteer is being erased (in the caller's transaction): the contact notes we sent
+    about their offers lose their bodies, and those not yet delivered never will be; how
+    many. (A note answers its offer, so its body holds the offer's id.)"""
+    offer_ids = [row[0] for row in conn.execute(
+        "SELECT o.offer_id FROM offers_sent o JOIN asks a ON a.id = o.ask_id "
+        "WHERE a.volunteer_id = ?", (volunteer_id,))]
+    recalled = 0
+    for offer_id in offer_ids:
+        notes = [row[0] for row in conn.execute(
+            "SELECT id FROM outbox WHERE type = 'Create' AND public = 0 "
+            "AND instr(CAST(body AS TEXT), ?) > 0 AND instr(CAST(body AS TEXT), ?) > 0",
+            (orjson.dumps(offer_id).decode(), '"contact"'))]
+        for outbox_id in notes:
+            conn.execute("UPDATE deliveries SET state = 'failed', finished_at = ?, "
+                         "last_error = 'recalled: the volunteer was erased' "
+                         "WHERE outbox_id = ? AND state = 'pending'", (now, outbox_id))
+            conn.execute("UPDATE outbox SET body = ? WHERE id = ?", (b"{}", outbox_id))
+        recalled += len(notes)
+    return recalled
+
+
 def write_withdraw_sent(conn: sqlite3.Connection, offer: OfferSent, now: float) -> bool:
     """Our volunteer withdrew, inside the caller's transaction (with their ask and the Undo):
     the offer we sent (open or accepted) is withdrawn and its match, if any, ended. False if

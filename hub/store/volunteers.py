@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ import aiosqlite
 import orjson
 
 from hub.store.db import Database
+from hub.store.offers import write_recall_contact_notes
 from hub.volunteers.model import CONSENTS, Check, Profile, StaffRecord, TrainingInput
 from hub.volunteers.model import CheckInput as CheckIn
 
@@ -235,13 +237,18 @@ async def delete_volunteer(db: Database, volunteer: Volunteer) -> float:
     write-ahead log, which still holds the pages as they were before, is checkpointed into
     the file and truncated, so the raw files keep no trace of the person."""
     now = time.time()
-    async with db.transaction() as conn:
-        await conn.execute("INSERT INTO volunteer_tombstones (uuid, pseudonym, deleted_at) "
-                           "VALUES (?, ?, ?)", (volunteer.uuid, volunteer.pseudonym, now))
-        await conn.execute("DELETE FROM volunteers WHERE id = ?", (volunteer.id,))
+
+    def erase(conn: sqlite3.Connection) -> None:
+        # Before the cascade takes the offers: our contact notes about them go too.
+        write_recall_contact_notes(conn, volunteer.id, now)
+        conn.execute("INSERT INTO volunteer_tombstones (uuid, pseudonym, deleted_at) "
+                     "VALUES (?, ?, ?)", (volunteer.uuid, volunteer.pseudonym, now))
+        conn.execute("DELETE FROM volunteers WHERE id = ?", (volunteer.id,))
         if volunteer.actor_id:
-            await conn.execute("DELETE FROM volunteer_invites WHERE actor_id = ?",
-                               (volunteer.actor_id,))
+            conn.execute("DELETE FROM volunteer_invites WHERE actor_id = ?",
+                         (volunteer.actor_id,))
+
+    await db.run_in_writer(erase)
     await db.checkpoint()
     return now
 

@@ -418,7 +418,7 @@ async def _noop(activity: dict[str, Any]) -> None:
     return None
 
 
-async def test_a_retry_asked_for_soon_waits_less_and_doubles(db: Database) -> None:
+async def test_a_retry_asked_for_soon_waits_less_and_grows_fourfold(db: Database) -> None:
     # An activity that overtook the one it depends on asks to be tried again soon, not on
     # the delivery schedule's 15 s and more; each further wait doubles.
     clock = Clock()

@@ -256,9 +256,37 @@ async def test_erasing_a_volunteer_withdraws_their_standing_offers(
     status, body = await b.api("DELETE", f"/api/v1/volunteers/{wen.uuid}")
     assert status == 200, body
     assert await offer_store.get_offer_sent(b.hub.db, offer.offer_id) is None  # erased
+    # The contact note B sent A about her (delivered or not) keeps nothing of her.
+    assert await b.hub.db.fetchval(
+        "SELECT count(*) FROM outbox WHERE instr(CAST(body AS TEXT), 'Wen Li') > 0") == 0
 
     async def ended_at_a() -> bool:
         match = await match_store.get_match(a.hub.db, match_uuid)
         return match is not None and match.status == "ended"
 
     await wait_until(ended_at_a, what="the Undo at A")
+
+
+async def test_an_erasure_is_not_stopped_by_a_neighbour_it_cannot_tell(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # Our copy of A's actor holds an inbox no request can go to: the Undo cannot be queued,
+    # and the volunteer is erased all the same, their offer and its contact note with them.
+    a, b = await _pair(hubs, smtp)
+    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    await accept_offer(a.hub, offer)
+
+    async def accepted_at_b() -> bool:
+        row = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
+        return row is not None and row.status == "accepted"
+
+    await wait_until(accepted_at_b, what="the Accept at B")
+    await b.hub.db.execute("UPDATE remote_actors SET inbox = 'http://' WHERE id = ?",
+                           (a.actor_url,))
+    [wen] = await volunteer_store.list_volunteers(b.hub.db)
+    status, body = await b.api("DELETE", f"/api/v1/volunteers/{wen.uuid}")
+    assert status == 200, body
+    assert await volunteer_store.list_volunteers(b.hub.db) == []
+    assert await offer_store.get_offer_sent(b.hub.db, offer.offer_id) is None
+    assert await b.hub.db.fetchval(
+        "SELECT count(*) FROM outbox WHERE instr(CAST(body AS TEXT), 'Wen Li') > 0") == 0
