@@ -12,6 +12,8 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from yarl import URL
@@ -81,11 +83,61 @@ async def _send_now(running: RunningHub) -> None:
     running.hub.wake_delivery()
 
 
+async def _offered(hubs: HubFactory, smtp: FakeSmtp) -> tuple[
+        RunningHub, RunningHub, dict[str, Any], str, offer_store.OfferReceived]:
+    """Two paired hubs; B's volunteer said yes to A's need, and A holds the offer."""
+    a, b = await _pair(hubs, smtp)
+    need, link = await _volunteer_says_yes(a, b, smtp, "Wen Li")
+    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    return a, b, need, link, offer
+
+
+@dataclass(frozen=True)
+class Accepted:
+    a: RunningHub
+    b: RunningHub
+    need: dict[str, Any]
+    link: str  # the volunteer's private page at B
+    offer: offer_store.OfferReceived  # as A holds it
+    match_uuid: str  # A's match
+
+
+async def _accepted(hubs: HubFactory, smtp: FakeSmtp) -> Accepted:
+    """Two paired hubs; B's volunteer said yes to A's need, A's staff accepted the offer and
+    B has applied the Accept."""
+    a, b, need, link, offer = await _offered(hubs, smtp)
+    match_uuid = await accept_offer(a.hub, offer)
+    await wait_until(lambda: _status_at_b(b, offer.offer_id, "accepted"),
+                     what="the Accept at B")
+    return Accepted(a, b, need, link, offer, match_uuid)
+
+
+async def _status_at_b(b: RunningHub, offer_id: str, status: str) -> bool:
+    row = await offer_store.get_offer_sent(b.hub.db, offer_id)
+    return row is not None and row.status == status
+
+
+async def _match_ended(a: RunningHub, match_uuid: str) -> None:
+    async def ended() -> bool:
+        match = await match_store.get_match(a.hub.db, match_uuid)
+        return match is not None and match.status == "ended"
+
+    await wait_until(ended, what="the match ended at A")
+
+
+async def _erase_wen(b: RunningHub) -> None:
+    [wen] = await volunteer_store.list_volunteers(b.hub.db)
+    status, body = await b.api("DELETE", f"/api/v1/volunteers/{wen.uuid}")
+    assert status == 200, body
+    assert await volunteer_store.list_volunteers(b.hub.db) == []
+    # The contact note B sent A about her (delivered or not) keeps nothing of her.
+    assert await b.hub.db.fetchval(
+        "SELECT count(*) FROM outbox WHERE instr(CAST(body AS TEXT), 'Wen Li') > 0") == 0
+
+
 async def test_an_accept_while_the_neighbour_is_down_reaches_it_once_it_is_back(
         hubs: HubFactory, smtp: FakeSmtp) -> None:
-    a, b = await _pair(hubs, smtp)
-    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
-    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    a, b, _, _, offer = await _offered(hubs, smtp)
     accepts = await _outbox_count(a, "Accept")
     async with unreachable(b, seen_by=a):
         status, body = await a.api("POST", f"/api/v1/offers/{offer.uuid}/accept", {})
@@ -141,9 +193,7 @@ async def test_an_accept_whose_sender_is_down_is_applied_whole(
     # At the volunteer's hub: the Accept arrives while the requesting hub's server is down
     # and our copy of its actor is old. The accept, the match and the contact note for it
     # are written together, and the note reaches it once it is back.
-    a, b = await _pair(hubs, smtp)
-    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
-    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    a, b, _, _, offer = await _offered(hubs, smtp)
     async with unreachable(a, seen_by=b):
         match_uuid = await accept_offer(a.hub, offer)  # A's staff, in-process: A is down
 
@@ -167,19 +217,11 @@ async def test_a_withdrawal_while_the_needs_hub_is_down_reaches_it_once_it_is_ba
         hubs: HubFactory, smtp: FakeSmtp) -> None:
     # The ask, the offer, the match and the Undo change together at B, and A ends its
     # match when the Undo arrives.
-    a, b = await _pair(hubs, smtp)
-    need, link = await _volunteer_says_yes(a, b, smtp, "Wen Li")
-    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
-    match_uuid = await accept_offer(a.hub, offer)
-
-    async def matched_at_b() -> bool:
-        row = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
-        return row is not None and row.status == "accepted"
-
-    await wait_until(matched_at_b, what="the Accept at B")
+    x = await _accepted(hubs, smtp)
+    a, b = x.a, x.b
     async with unreachable(a, seen_by=b):
-        assert await _answer(link, "withdraw", b.base_url) == 200
-        sent = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
+        assert await _answer(x.link, "withdraw", b.base_url) == 200
+        sent = await offer_store.get_offer_sent(b.hub.db, x.offer.offer_id)
         assert sent is not None and sent.status == "withdrawn"
         ended = await match_store.match_for_offer_sent(b.hub.db, sent.id)
         assert ended is not None and ended.status == "ended"
@@ -188,12 +230,7 @@ async def test_a_withdrawal_while_the_needs_hub_is_down_reaches_it_once_it_is_ba
         assert await _outbox_count(b, "Undo") == 1
         await _tried(b)
     await _send_now(b)
-
-    async def ended_at_a() -> bool:
-        match = await match_store.get_match(a.hub.db, match_uuid)
-        return match is not None and match.status == "ended"
-
-    await wait_until(ended_at_a, what="the Undo at A")
+    await _match_ended(a, x.match_uuid)
 
 
 async def test_an_accept_of_a_withdrawn_offer_is_answered_with_undo_again(
@@ -201,19 +238,11 @@ async def test_an_accept_of_a_withdrawn_offer_is_answered_with_undo_again(
     # The volunteer withdraws while A is down; A's staff accept the offer before B's Undo
     # gets through (its retry is 15 s or more away). B answers that Accept with Undo at
     # once, and A's match ends without waiting for the first Undo's retry.
-    a, b = await _pair(hubs, smtp)
-    need, link = await _volunteer_says_yes(a, b, smtp, "Wen Li")
-    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    a, b, need, link, offer = await _offered(hubs, smtp)
     async with unreachable(a, seen_by=b):
         assert await _answer(link, "withdraw", b.base_url) == 200
         await _tried(b)
-    match_uuid = await accept_offer(a.hub, offer)
-
-    async def ended_at_a() -> bool:
-        match = await match_store.get_match(a.hub.db, match_uuid)
-        return match is not None and match.status == "ended"
-
-    await wait_until(ended_at_a, what="the second Undo at A")
+    await _match_ended(a, await accept_offer(a.hub, offer))
     assert await _offer_status(a, need, "withdrawn") is not None
 
 
@@ -221,17 +250,10 @@ async def test_an_accept_of_an_expired_offer_is_answered_with_undo(
         hubs: HubFactory, smtp: FakeSmtp) -> None:
     # B's offer lapsed before A's staff accepted it (the hubs' clocks and expiry jobs need not
     # agree): B keeps the volunteer's contact and A's match ends.
-    a, b = await _pair(hubs, smtp)
-    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
-    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
+    a, b, _, _, offer = await _offered(hubs, smtp)
     await b.hub.db.execute("UPDATE offers_sent SET expires_at = 0")
     match_uuid = await accept_offer(a.hub, offer)
-
-    async def ended_at_a() -> bool:
-        match = await match_store.get_match(a.hub.db, match_uuid)
-        return match is not None and match.status == "ended"
-
-    await wait_until(ended_at_a, what="the Undo at A")
+    await _match_ended(a, match_uuid)
     sent = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
     assert sent is not None and sent.status == "expired"
     match = await match_store.get_match(a.hub.db, match_uuid)
@@ -242,51 +264,18 @@ async def test_erasing_a_volunteer_withdraws_their_standing_offers(
         hubs: HubFactory, smtp: FakeSmtp) -> None:
     # Erasing cascades to the offer's row at B; before it does, the neighbour hears Undo, so
     # it does not keep a match with nobody behind it.
-    a, b = await _pair(hubs, smtp)
-    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
-    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
-    match_uuid = await accept_offer(a.hub, offer)
-
-    async def accepted_at_b() -> bool:
-        row = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
-        return row is not None and row.status == "accepted"
-
-    await wait_until(accepted_at_b, what="the Accept at B")
-    [wen] = await volunteer_store.list_volunteers(b.hub.db)
-    status, body = await b.api("DELETE", f"/api/v1/volunteers/{wen.uuid}")
-    assert status == 200, body
-    assert await offer_store.get_offer_sent(b.hub.db, offer.offer_id) is None  # erased
-    # The contact note B sent A about her (delivered or not) keeps nothing of her.
-    assert await b.hub.db.fetchval(
-        "SELECT count(*) FROM outbox WHERE instr(CAST(body AS TEXT), 'Wen Li') > 0") == 0
-
-    async def ended_at_a() -> bool:
-        match = await match_store.get_match(a.hub.db, match_uuid)
-        return match is not None and match.status == "ended"
-
-    await wait_until(ended_at_a, what="the Undo at A")
+    x = await _accepted(hubs, smtp)
+    await _erase_wen(x.b)
+    assert await offer_store.get_offer_sent(x.b.hub.db, x.offer.offer_id) is None
+    await _match_ended(x.a, x.match_uuid)
 
 
 async def test_an_erasure_is_not_stopped_by_a_neighbour_it_cannot_tell(
         hubs: HubFactory, smtp: FakeSmtp) -> None:
     # Our copy of A's actor holds an inbox no request can go to: the Undo cannot be queued,
     # and the volunteer is erased all the same, their offer and its contact note with them.
-    a, b = await _pair(hubs, smtp)
-    need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
-    offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
-    await accept_offer(a.hub, offer)
-
-    async def accepted_at_b() -> bool:
-        row = await offer_store.get_offer_sent(b.hub.db, offer.offer_id)
-        return row is not None and row.status == "accepted"
-
-    await wait_until(accepted_at_b, what="the Accept at B")
-    await b.hub.db.execute("UPDATE remote_actors SET inbox = 'http://' WHERE id = ?",
-                           (a.actor_url,))
-    [wen] = await volunteer_store.list_volunteers(b.hub.db)
-    status, body = await b.api("DELETE", f"/api/v1/volunteers/{wen.uuid}")
-    assert status == 200, body
-    assert await volunteer_store.list_volunteers(b.hub.db) == []
-    assert await offer_store.get_offer_sent(b.hub.db, offer.offer_id) is None
-    assert await b.hub.db.fetchval(
-        "SELECT count(*) FROM outbox WHERE instr(CAST(body AS TEXT), 'Wen Li') > 0") == 0
+    x = await _accepted(hubs, smtp)
+    await x.b.hub.db.execute("UPDATE remote_actors SET inbox = 'http://' WHERE id = ?",
+                             (x.a.actor_url,))
+    await _erase_wen(x.b)
+    assert await offer_store.get_offer_sent(x.b.hub.db, x.offer.offer_id) is None
