@@ -16,7 +16,9 @@ import logging
 import sqlite3
 import time
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from federation.dispatch import RetryableError
@@ -36,8 +38,7 @@ from hub.needs.matching import to_matcher_need
 from hub.needs.pool import volunteers_changed
 from hub.runtime import Hub
 from hub.services import follows
-from hub.services.outbox import also_send, publish, send_to_actor, tell_unless_gone
-from hub.store import actors as actor_store
+from hub.services.outbox import Also, also_send, publish, send_to_actor, tell_unless_gone
 from hub.store import asks as ask_store
 from hub.store import matches as match_store
 from hub.store import needs as need_store
@@ -126,46 +127,44 @@ async def withdraw_offer(hub: Hub, ask: Ask, sent: offer_store.OfferSent, *,
     any, and the `Undo` to the neighbour are one transaction (the neighbour's inbox looked up
     first). False if the yes was no longer standing. A neighbour whose actor is gone for good
     is not told; the withdrawal stands here all the same."""
-    undo = messages.undo_offer(hub.urls, offer_id=sent.offer_id, to_actor=sent.to_actor,
-                               when=now)
-
     def record(conn: sqlite3.Connection) -> None:
         if not ask_store.write_withdraw(conn, ask, now):
             raise _NotOpen
         offer_store.write_withdraw_sent(conn, sent, now)  # answered meanwhile: Undo is harmless
 
-    try:
-        await tell_unless_gone(hub, undo, sent.to_actor, record)
-    except _NotOpen:
-        return False
-    return True
+    return await _undo_offer(hub, sent, record, now)
 
 
 async def withdraw_before_erasure(hub: Hub, volunteer_id: int, *, now: float) -> int:
     """A volunteer is about to be erased: each offer made for them that still stands is
     withdrawn, its match ended and its hub sent `Undo`, as if they had withdrawn (erasing
     cascades to the offers' rows, and the neighbour would keep an open offer or a match for
-    good); how many. Nothing here may stop the erasure: the Undo goes to the inbox of our
-    copy of the neighbour (no network meanwhile), and a failure to tell it is logged."""
-    withdrawn = 0
-    for sent in await offer_store.standing_offers_sent(hub.db, volunteer_id):
-        undo = messages.undo_offer(hub.urls, offer_id=sent.offer_id, to_actor=sent.to_actor,
-                                   when=now)
+    good); how many. The Undo goes to the inbox of our copy of the neighbour: no network
+    request holds the erasure up, and a neighbour that cannot be told does not stop it."""
+    standing = await offer_store.standing_offers_sent(hub.db, volunteer_id)
+    for sent in standing:
+        await _undo_offer(hub, sent, partial(offer_store.write_withdraw_sent, offer=sent, now=now),
+                          now, look_up=False)
+    return len(standing)
 
-        def change(conn: sqlite3.Connection, sent: offer_store.OfferSent = sent) -> None:
-            offer_store.write_withdraw_sent(conn, sent, now)
 
-        known = await actor_store.get_actor(hub.db, sent.to_actor)
-        try:
-            if known is None or known.deleted_at is not None:
-                await hub.db.run_in_writer(change)
-            else:
-                await publish(hub, undo, [known.inbox], public=False, also=change)
-            withdrawn += 1
-        except Exception:  # a malformed inbox in our copy, say: the erasure goes on
-            log.exception("could not tell %s that offer %s is withdrawn", sent.to_actor,
-                          sent.offer_id)
-    return withdrawn
+async def _undo_offer(hub: Hub, sent: offer_store.OfferSent, change: Also, now: float, *,
+                      look_up: bool = True) -> bool:
+    """`change` with an `Undo` of the offer to its hub, in one transaction (an ending: see
+    `tell_unless_gone`); False if `change` found the offer had moved on."""
+    undo = messages.undo_offer(hub.urls, offer_id=sent.offer_id, to_actor=sent.to_actor,
+                               when=now)
+    return await _unless_moved_on(tell_unless_gone(hub, undo, sent.to_actor, change,
+                                                   look_up=look_up))
+
+
+async def _unless_moved_on(step: Awaitable[object]) -> bool:
+    """Await a step whose transaction raises `_NotOpen` to write nothing; False if it did."""
+    try:
+        await step
+    except _NotOpen:
+        return False
+    return True
 
 
 async def receive_answer(hub: Hub, activity: dict[str, Any], accepted: bool) -> bool:
@@ -209,13 +208,10 @@ async def _refuse_accept(hub: Hub, sent: offer_store.OfferSent, now: float) -> N
     since: the volunteer's contact stays here, and that hub, which now holds a match, hears
     `Undo`. (A volunteer's own Undo can even reach it before their Offer did: each delivery
     retries on its own schedule, and it ignored an Undo of an offer it did not know.)"""
-    undo = messages.undo_offer(hub.urls, offer_id=sent.offer_id, to_actor=sent.to_actor,
-                               when=now)
-
     def expire(conn: sqlite3.Connection) -> None:  # only if still open
         offer_store.write_answer_sent(conn, sent, "expired", now)
 
-    await tell_unless_gone(hub, undo, sent.to_actor, expire)
+    await _undo_offer(hub, sent, expire, now)
 
 
 async def _accept_sent(hub: Hub, sent: offer_store.OfferSent, volunteer: Volunteer,
@@ -233,11 +229,7 @@ async def _accept_sent(hub: Hub, sent: offer_store.OfferSent, volunteer: Volunte
         if not offer_store.write_accept_sent(conn, sent, volunteer_id=volunteer.id, now=now):
             raise _NotOpen
 
-    try:
-        await publish(hub, activity, [inbox], public=False, also=record)
-    except _NotOpen:
-        return False
-    return True
+    return await _unless_moved_on(publish(hub, activity, [inbox], public=False, also=record))
 
 
 class _NotOpen(Exception):
@@ -354,11 +346,7 @@ async def _reject(hub: Hub, offer: OfferReceived, need_url: str) -> bool:
         if not offer_store.write_reject_received(conn, offer, now):
             raise _NotOpen
 
-    try:
-        await tell_unless_gone(hub, reject, offer.actor, record)
-    except _NotOpen:
-        return False
-    return True
+    return await _unless_moved_on(tell_unless_gone(hub, reject, offer.actor, record))
 
 
 async def fill_if_complete(hub: Hub, need_id: int) -> bool:

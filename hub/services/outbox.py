@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from federation.errors import BlockedDomain, FederationError, RemoteNotFound
+from federation.errors import BlockedDomain, FederationError, RemoteNotFound, ValidationError
 from hub.runtime import Hub
 from hub.store import actors as actor_store
 from hub.store import follows as follow_store
@@ -61,22 +61,30 @@ async def send_to_actor(hub: Hub, activity: dict[str, Any], actor_id: str, *,
 
 
 async def tell_unless_gone(hub: Hub, activity: dict[str, Any], actor_id: str,
-                           change: Also) -> None:
+                           change: Also, *, look_up: bool = True) -> None:
     """An ending (a follow, an offer, a match) written with `activity` queued to the actor, in
     one transaction. Ending must not depend on the other side: if its actor cannot be had
-    now, the inbox of our copy serves; if there is none, or the actor is gone (404, 410) or
-    its domain blocked (we never contact it), `change` is written alone."""
+    now (or `look_up` is False: no network, as while erasing), the inbox of our copy serves;
+    if there is none, the actor is gone (404, 410), its domain blocked (we never contact it)
+    or our copy's inbox unusable, `change` is written alone."""
     inbox: str | None = None
-    try:
-        inbox = (await hub.actors.get(actor_id)).inbox
-    except (RemoteNotFound, BlockedDomain) as exc:
-        log.info("%s not sent to %s: %s", activity.get("type"), actor_id, exc.message)
-    except FederationError as exc:
+    use_copy = not look_up
+    if look_up:
+        try:
+            inbox = (await hub.actors.get(actor_id)).inbox
+        except (RemoteNotFound, BlockedDomain) as exc:  # nobody to tell
+            log.info("%s not sent to %s: %s", activity.get("type"), actor_id, exc.message)
+        except FederationError as exc:
+            log.info("%s to %s: %s; our copy's inbox serves, if any", activity.get("type"),
+                     actor_id, exc.message)
+            use_copy = True
+    if use_copy:
         known = await actor_store.get_actor(hub.db, actor_id)
         inbox = known.inbox if known is not None and known.deleted_at is None else None
-        log.info("%s to %s: %s; %s", activity.get("type"), actor_id, exc.message,
-                 "our copy's inbox serves" if inbox else "not sent")
-    if inbox is None:
-        await hub.db.run_in_writer(change)
-    else:
-        await publish(hub, activity, [inbox], public=False, also=change)
+    if inbox is not None:
+        try:
+            await publish(hub, activity, [inbox], public=False, also=change)
+            return
+        except ValidationError as exc:  # checked before anything is written
+            log.warning("%s not sent to %s: %s", activity.get("type"), actor_id, exc.message)
+    await hub.db.run_in_writer(change)

@@ -199,23 +199,18 @@ async def standing_offers_sent(db: Database, volunteer_id: int) -> list[OfferSen
 def write_recall_contact_notes(conn: sqlite3.Connection, volunteer_id: int, now: float) -> int:
     """The volunteer is being erased (in the caller's transaction): the contact notes we sent
     about their offers lose their bodies, and those not yet delivered never will be; how
-    many. (A note answers its offer, so its body holds the offer's id.)"""
-    offer_ids = [row[0] for row in conn.execute(
-        "SELECT o.offer_id FROM offers_sent o JOIN asks a ON a.id = o.ask_id "
-        "WHERE a.volunteer_id = ?", (volunteer_id,))]
-    recalled = 0
-    for offer_id in offer_ids:
-        notes = [row[0] for row in conn.execute(
-            "SELECT id FROM outbox WHERE type = 'Create' AND public = 0 "
-            "AND instr(CAST(body AS TEXT), ?) > 0 AND instr(CAST(body AS TEXT), ?) > 0",
-            (orjson.dumps(offer_id).decode(), '"contact"'))]
-        for outbox_id in notes:
-            conn.execute("UPDATE deliveries SET state = 'failed', finished_at = ?, "
-                         "last_error = 'recalled: the volunteer was erased' "
-                         "WHERE outbox_id = ? AND state = 'pending'", (now, outbox_id))
-            conn.execute("UPDATE outbox SET body = ? WHERE id = ?", (b"{}", outbox_id))
-        recalled += len(notes)
-    return recalled
+    many. (A note answers its offer, so its body holds the offer's id, JSON-quoted.)"""
+    notes = [row[0] for row in conn.execute(
+        "SELECT id FROM outbox WHERE type = 'Create' AND public = 0 "
+        "AND instr(CAST(body AS TEXT), '\"contact\"') > 0 AND EXISTS ("
+        "SELECT 1 FROM offers_sent o JOIN asks a ON a.id = o.ask_id WHERE a.volunteer_id = ? "
+        "AND instr(CAST(outbox.body AS TEXT), json_quote(o.offer_id)) > 0)", (volunteer_id,))]
+    for outbox_id in notes:
+        conn.execute("UPDATE deliveries SET state = 'failed', finished_at = ?, "
+                     "last_error = 'recalled: the volunteer was erased' "
+                     "WHERE outbox_id = ? AND state = 'pending'", (now, outbox_id))
+        conn.execute("UPDATE outbox SET body = ? WHERE id = ?", (b"{}", outbox_id))
+    return len(notes)
 
 
 def write_withdraw_sent(conn: sqlite3.Connection, offer: OfferSent, now: float) -> bool:
