@@ -343,16 +343,9 @@ async def test_a_fetch_that_fails_for_now_is_retried_and_one_that_cannot_work_is
     clock = Clock()
     store = SqliteInboundStore(db, clock=clock)
     await _add(store, "Offer", "Accept")
-    dispatcher = Dispatcher()
-
-    @dispatcher.on("Offer")
-    async def handle_offer(activity: dict[str, Any]) -> None:
-        raise Unreachable("could not fetch https://alice.example/actor: refused")
-
-    @dispatcher.on("Accept")
-    async def handle_accept(activity: dict[str, Any]) -> None:
-        raise FetchError("https://alice.example/actor answered 403")
-
+    dispatcher = _raising(
+        Offer=Unreachable("could not fetch https://alice.example/actor: refused"),
+        Accept=FetchError("https://alice.example/actor answered 403"))
     assert await InboxProcessor(store, dispatcher, clock=clock).run_once() == 2
     offer, accept = await _state(db, 0), await _state(db, 1)
     assert (offer["state"], offer["attempts"]) == ("pending", 1)
@@ -365,12 +358,7 @@ async def test_processor_gives_up_retrying_after_max_attempts(db: Database) -> N
     clock = Clock()
     store = SqliteInboundStore(db, clock=clock)
     await _add(store, "Offer")
-    dispatcher = Dispatcher()
-
-    @dispatcher.on("Offer")
-    async def handle_offer(activity: dict[str, Any]) -> None:
-        raise RetryableError("still down")
-
+    dispatcher = _raising(Offer=RetryableError("still down"))
     processor = InboxProcessor(store, dispatcher, max_attempts=3, clock=clock)
     for _ in range(3):
         assert await processor.run_once() == 1
@@ -418,18 +406,25 @@ async def _noop(activity: dict[str, Any]) -> None:
     return None
 
 
+def _raising(**errors: Exception) -> Dispatcher:
+    """A dispatcher whose handler for each activity type raises the error given for it."""
+    dispatcher = Dispatcher()
+    for kind, error in errors.items():
+        async def handle(activity: dict[str, Any], error: Exception = error) -> None:
+            raise error
+
+        dispatcher.register(kind, handle)
+    return dispatcher
+
+
 async def test_a_retry_asked_for_soon_waits_less_and_grows_fourfold(db: Database) -> None:
     # An activity that overtook the one it depends on asks to be tried again soon, not on
-    # the delivery schedule's 15 s and more; each further wait doubles.
+    # the delivery schedule's 15 s and more; each further wait is four times as long.
     clock = Clock()
     store = SqliteInboundStore(db, clock=clock)
     await _add(store, "Offer")
-    dispatcher = Dispatcher()
-
-    @dispatcher.on("Offer")
-    async def handle_offer(activity: dict[str, Any]) -> None:
-        raise RetryableError("its Accept has not arrived yet", retry_after=1.0)
-
+    dispatcher = _raising(Offer=RetryableError("its Accept has not arrived yet",
+                                               retry_after=1.0))
     processor = InboxProcessor(store, dispatcher, max_attempts=5, clock=clock)
     waits = []
     for _ in range(3):
