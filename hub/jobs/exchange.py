@@ -1,13 +1,13 @@
-"""The matching sweep, every few minutes: asks and offers nobody answered in time expire, and
-under the `auto_ask_top` policy the best candidates for each of this hub's open needs not yet
-asked about are asked. A neighbour's need is asked about only by staff: offering a volunteer
+"""The matching sweep, every few minutes: asks and offers nobody answered in time expire,
+offers left open on needs that closed are declined, and under the `auto_ask_top` policy the
+best candidates for each of this hub's open needs not yet asked about are asked. A neighbour's need is asked about only by staff: offering a volunteer
 to another hub, whose yes releases their contact on that hub's Accept, is a staff decision."""
 
 from __future__ import annotations
 
 import logging
 
-from hub.exchange import asking
+from hub.exchange import asking, offers
 from hub.exchange.targets import Target
 from hub.runtime import Hub
 from hub.store import asks as ask_store
@@ -29,11 +29,23 @@ async def plan_exchange_sweep(hub: Hub, now: float) -> int:
 
 async def run_exchange_sweep(hub: Hub, job: Job, now: float) -> None:
     expired = await asking.expire_due(hub, now) + await offer_store.expire_offers(hub.db, now)
+    declined = await decline_left_over(hub)
     asked = await auto_ask(hub, now) if hub.settings.auto_ask_top > 0 else 0
-    if expired or asked:
-        log.info("matching sweep: %d asks or offers expired, %d volunteers asked",
-                 expired, asked)
+    if expired or declined or asked:
+        log.info("matching sweep: %d asks or offers expired, %d offers on closed needs "
+                 "declined, %d volunteers asked", expired, declined, asked)
     await job_store.finish(hub.db, job.id)
+
+
+async def decline_left_over(hub: Hub) -> int:
+    """Offers still open on needs that closed: each gets the `Reject` closing should have
+    sent (a stop between a need's change and its declines leaves them); how many."""
+    declined = 0
+    for need_id in await offer_store.needs_closed_with_open_offers(hub.db):
+        need = await need_store.get_need_by_id(hub.db, need_id)
+        if need is not None:
+            declined += await offers.decline_open_offers(hub, need)
+    return declined
 
 
 async def auto_ask(hub: Hub, now: float) -> int:

@@ -15,6 +15,7 @@ Input is checked first, look-ups second; nothing is stored or sent on a refusal.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -124,9 +125,11 @@ async def create_need(hub: Hub, data: Mapping[str, Any], *,
     that were confirmed."""
     draft = parse_need(data, default_timezone=hub.settings.default_timezone)
     draft, event_id, warnings = await _prepare(hub, draft, confirmed=confirmed)
-    need = await store.add_need(hub.db, draft, event_id=event_id)
-    await publish.publish_need(hub, "Create", need)
-    return need, warnings
+    need = store.new_need(draft, event_id=event_id, now=time.time())
+    written: list[int] = []
+    await publish.publish_need(hub, "Create", need,
+                               also=lambda conn: written.append(store.write_new_need(conn, need)))
+    return replace(need, id=written[0]), warnings
 
 
 async def update_need(hub: Hub, need_uuid: str, patch: Mapping[str, Any], *,
@@ -139,11 +142,16 @@ async def update_need(hub: Hub, need_uuid: str, patch: Mapping[str, Any], *,
                                                confirmed=confirmed)
     if draft == need.draft and event_id == need.event_id:
         return need, warnings
-    updated = await store.update_need(hub.db, need, draft, event_id=event_id)
-    if updated is None:
-        raise NotFound(f"no need {need_uuid}")
+    updated = store.with_draft(need, draft, event_id=event_id, now=time.time())
+
+    def record(conn: sqlite3.Connection) -> None:
+        if not store.write_draft(conn, updated):
+            raise NotFound(f"no need {need_uuid}")  # removed meanwhile: nothing is written
+
     if _public_change(need.draft, draft):
-        await publish.publish_need(hub, "Update", updated)
+        await publish.publish_need(hub, "Update", updated, also=record)
+    else:
+        await hub.db.run_in_writer(record)
     return updated, warnings
 
 
@@ -161,17 +169,31 @@ async def change_status(hub: Hub, need_uuid: str, status: str) -> LocalNeed:
         allowed = ", ".join(TRANSITIONS[need.status]) or "none: it is final"
         raise StatusConflict(f"a need that is {need.status} cannot become {status} "
                              f"(allowed: {allowed})", need.status)
-    changed = await store.set_status(hub.db, need, status)
-    if changed is None:  # another request moved it first: answer from where it is now
+    changed = store.with_status(need, status, now=time.time())
+
+    def record(conn: sqlite3.Connection) -> None:
+        if not store.write_status(conn, need, changed):
+            raise _MovedMeanwhile
+
+    try:
+        if status == "cancelled":
+            await publish.publish_need_deletion(hub, changed, when=changed.updated_at or 0.0,
+                                                also=record)
+        else:
+            await publish.publish_need(hub, "Update", changed, also=record)
+    except _MovedMeanwhile:  # another request moved it first: answer from where it is now
         current = await live_need(hub, need_uuid)
-        raise StatusConflict(f"the need became {current.status} meanwhile", current.status)
-    if status == "cancelled":
-        await publish.publish_need_deletion(hub, changed, when=changed.closed_at or time.time())
-    else:
-        await publish.publish_need(hub, "Update", changed)
-    if status in ("filled", "closed", "cancelled"):
+        raise StatusConflict(f"the need became {current.status} meanwhile",
+                             current.status) from None
+    if status not in store.LIVE_STATUSES:
+        # Its own transaction per offer (each Reject goes to that offer's hub); should we stop
+        # before the last, the exchange sweep declines what is left (hub.jobs.exchange).
         await _decline_open_offers(hub, changed)
     return changed
+
+
+class _MovedMeanwhile(Exception):
+    """The need's status changed after it was read: nothing is written or sent."""
 
 
 async def _decline_open_offers(hub: Hub, need: LocalNeed) -> None:
@@ -186,16 +208,15 @@ async def delete_need(hub: Hub, need_uuid: str) -> LocalNeed:
     (unless it was cancelled, which sent `Delete` already)."""
     need = await live_need(hub, need_uuid)
     await _decline_open_offers(hub, need)
-    if not await store.delete_need(hub.db, need):
-        raise NotFound(f"no need {need_uuid}")
-    removed = await _stored(hub, need_uuid)
-    if need.status != "cancelled":
-        await publish.publish_need_deletion(hub, removed, when=removed.deleted_at or time.time())
+    removed = store.removed(need, now=time.time())
+
+    def record(conn: sqlite3.Connection) -> None:
+        if not store.write_removal(conn, removed):
+            raise NotFound(f"no need {need_uuid}")  # removed meanwhile: nothing is sent
+
+    if need.status == "cancelled":  # followers got Delete when it was cancelled
+        await hub.db.run_in_writer(record)
+    else:
+        await publish.publish_need_deletion(hub, removed, when=removed.deleted_at or 0.0,
+                                            also=record)
     return removed
-
-
-async def _stored(hub: Hub, need_uuid: str) -> LocalNeed:
-    need = await store.get_need(hub.db, need_uuid)
-    if need is None:
-        raise NotFound(f"no need {need_uuid}")
-    return need

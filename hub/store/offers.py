@@ -167,6 +167,17 @@ async def expire_offers(db: Database, now: float | None = None) -> int:
         return a.rowcount + b.rowcount
 
 
+async def needs_closed_with_open_offers(db: Database) -> list[int]:
+    """Needs that no longer take volunteers (filled, closed, cancelled or removed) but still
+    have offers open: closing a need declines its offers one by one after its own change, so
+    a stop in between leaves some (the exchange sweep declines them)."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT o.need_id FROM offers_received o JOIN needs n ON n.id = o.need_id "
+        "WHERE o.status = ? AND (n.status NOT IN ('open', 'matching') "
+        "OR n.deleted_at IS NOT NULL) ORDER BY o.need_id", (OPEN,))
+    return [int(row["need_id"]) for row in rows]
+
+
 # Sent ---------------------------------------------------------------------------------------
 def write_offer_sent(conn: sqlite3.Connection, *, ask_id: int, offer_id: str,
                      remote_need_id: int, to_actor: str, expires_at: float, now: float) -> None:

@@ -55,6 +55,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400 or (exc.body is not None and exc.text != f"{exc.status}: {exc.reason}"):
             raise
         return error_response(request, exc.status, exc.reason)
+    except Exception:  # a fault of ours: still answered as the caller reads answers
+        log.exception("unexpected error on %s %s", request.method, _route(request))
+        return error_response(request, 500, "the hub failed to handle this request; "
+                                             "its log says why")
 
 
 @web.middleware

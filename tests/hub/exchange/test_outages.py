@@ -19,6 +19,7 @@ from aiohttp import web
 from yarl import URL
 
 from hub.exchange.offers import accept_offer
+from hub.jobs.exchange import decline_left_over
 from hub.store import asks as ask_store
 from hub.store import matches as match_store
 from hub.store import needs as need_store
@@ -258,6 +259,21 @@ async def test_an_accept_of_an_expired_offer_is_answered_with_undo(
     assert sent is not None and sent.status == "expired"
     match = await match_store.get_match(a.hub.db, match_uuid)
     assert match is not None and match.contact is None
+
+
+async def test_offers_a_closed_need_left_open_are_declined_by_the_sweep(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # Closing a need writes its status, then declines its offers one by one: a stop in
+    # between leaves offers open that nobody can accept any more. The sweep declines them.
+    a, b, need, _, offer = await _offered(hubs, smtp)
+    stored = await need_store.get_need(a.hub.db, need["id"])
+    assert stored is not None
+    assert await need_store.set_status(a.hub.db, stored, "cancelled") is not None
+    assert await decline_left_over(a.hub) == 1
+    assert await decline_left_over(a.hub) == 0
+    assert await _offer_status(a, need, "rejected") is not None
+    await wait_until(lambda: _status_at_b(b, offer.offer_id, "rejected"),
+                     what="the Reject at B")
 
 
 async def test_erasing_a_volunteer_withdraws_their_standing_offers(

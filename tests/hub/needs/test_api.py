@@ -212,3 +212,42 @@ async def test_a_group_role_takes_its_date_and_times_from_its_activity(
     status, body = await hub.api("POST", "/api/v1/needs", {
         "kind": "group_role", "title": "Wash up", "event": event["id"]})
     assert status == 400 and body["field"] == "event"
+
+
+async def _outbox_types(hub: RunningHub, need_id: str) -> list[str]:
+    rows = await hub.hub.db.fetchall("SELECT type FROM outbox WHERE object_id LIKE ? "
+                                     "ORDER BY id", (f"%{need_id}",))
+    return [row["type"] for row in rows]
+
+
+async def test_a_change_is_stored_only_with_the_activity_that_tells_followers(
+        hubs: HubFactory) -> None:
+    """Each change and its Create, Update or Delete are one transaction: if either cannot be
+    written, neither is, and the need reads as it was."""
+    hub = await hubs("north")
+    need = await _post_need(hub, one_off_need())
+    path = f"/api/v1/needs/{need['id']}"
+    assert await _outbox_types(hub, need["id"]) == ["Create"]
+
+    await hub.hub.db.execute("CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox "
+                             "BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+    for method, url, data in (("POST", path + "/status", {"status": "cancelled"}),
+                              ("POST", path + "/status", {"status": "filled"}),
+                              ("PATCH", path + "?confirm=true", {"title": "Changed"}),
+                              ("DELETE", path, None)):
+        status, _ = await hub.api(method, url, data)
+        assert status == 500, (method, url)
+    status, body = await hub.api("GET", path)
+    assert status == 200 and body["status"] == "open" and body["title"] == need["title"]
+    await hub.hub.db.execute("DROP TRIGGER temp.no_outbox")
+
+    await hub.hub.db.execute("CREATE TEMP TRIGGER no_move BEFORE UPDATE ON needs "
+                             "BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+    status, _ = await hub.api("POST", path + "/status", {"status": "filled"})
+    assert status == 500
+    assert await _outbox_types(hub, need["id"]) == ["Create"]
+    await hub.hub.db.execute("DROP TRIGGER temp.no_move")
+
+    status, body = await hub.api("POST", path + "/status", {"status": "cancelled"})
+    assert status == 200 and body["status"] == "cancelled"
+    assert await _outbox_types(hub, need["id"]) == ["Create", "Delete"]
