@@ -1,7 +1,8 @@
 """The matching sweep, every few minutes: asks and offers nobody answered in time expire,
 offers left open on needs that closed are declined, and under the `auto_ask_top` policy the
-best candidates for each of this hub's open needs not yet asked about are asked. A neighbour's need is asked about only by staff: offering a volunteer
-to another hub, whose yes releases their contact on that hub's Accept, is a staff decision."""
+best candidates for each of this hub's open needs not yet asked about are asked. A
+neighbour's need is asked about only by staff: offering a volunteer to another hub, whose yes
+releases their contact on that hub's Accept, is a staff decision."""
 
 from __future__ import annotations
 

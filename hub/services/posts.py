@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
+from dataclasses import replace
 
 from federation.errors import NotFound, ValidationError
 from hub.activitypub.notes import note, wrap
@@ -46,19 +48,36 @@ async def create_post(hub: Hub, text: str, *, also: Also | None = None) -> Post:
 
 
 async def update_post(hub: Hub, post_uuid: str, text: str) -> Post:
+    """Edit a post; the edit and the `Update` to followers are one transaction."""
     text = _check_text(text)
-    post = await post_store.update_post(hub.db, post_uuid, text, plain_to_html(text))
-    if post is None:
-        raise NotFound(f"no post {post_uuid}")
+    post = replace(await _live(hub, post_uuid), source=text, content_html=plain_to_html(text),
+                   updated_at=time.time())
     await publish_to_followers(hub, wrap("Update", note(post, hub.urls), hub.urls,
-                                         when=post.updated_at or time.time()))
+                                         when=post.updated_at or 0.0),
+                               also=_unless_gone(post_store.write_edit, post))
     return post
 
 
 async def delete_post(hub: Hub, post_uuid: str) -> Post:
-    post = await post_store.delete_post(hub.db, post_uuid)
-    if post is None:
-        raise NotFound(f"no post {post_uuid}")
+    """Delete a post; the deletion and the `Delete` to followers are one transaction."""
+    post = replace(await _live(hub, post_uuid), deleted_at=time.time())
     await publish_to_followers(hub, wrap("Delete", note(post, hub.urls), hub.urls,
-                                         when=post.deleted_at or time.time()))
+                                         when=post.deleted_at or 0.0),
+                               also=_unless_gone(post_store.write_deletion, post))
     return post
+
+
+async def _live(hub: Hub, post_uuid: str) -> Post:
+    post = await post_store.get_post(hub.db, post_uuid)
+    if post is None or post.deleted_at is not None:
+        raise NotFound(f"no post {post_uuid}")
+    return post
+
+
+def _unless_gone(write: Callable[[sqlite3.Connection, Post], bool], post: Post) -> Also:
+    """`write` in the publishing transaction; NotFound (nothing written or sent) if the post
+    was deleted meanwhile."""
+    def change(conn: sqlite3.Connection) -> None:
+        if not write(conn, post):
+            raise NotFound(f"no post {post.uuid}")
+    return change

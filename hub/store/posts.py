@@ -43,23 +43,20 @@ async def get_post(db: Database, post_uuid: str) -> Post | None:
     return None if row is None else Post(**dict(row))
 
 
-async def update_post(db: Database, post_uuid: str, source: str, content_html: str) -> Post | None:
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE posts SET source = ?, content_html = ?, updated_at = ? "
-            "WHERE uuid = ? AND deleted_at IS NULL RETURNING *",
-            (source, content_html, time.time(), post_uuid))
-        row = await cursor.fetchone()
-    return None if row is None else Post(**dict(row))
+def write_edit(conn: sqlite3.Connection, post: Post) -> bool:
+    """Store an edited post (its new text and `updated_at`) in the caller's transaction;
+    False if it was deleted meanwhile."""
+    return conn.execute(
+        "UPDATE posts SET source = ?, content_html = ?, updated_at = ? "
+        "WHERE uuid = ? AND deleted_at IS NULL",
+        (post.source, post.content_html, post.updated_at, post.uuid)).rowcount > 0
 
 
-async def delete_post(db: Database, post_uuid: str) -> Post | None:
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE posts SET deleted_at = ? WHERE uuid = ? AND deleted_at IS NULL RETURNING *",
-            (time.time(), post_uuid))
-        row = await cursor.fetchone()
-    return None if row is None else Post(**dict(row))
+def write_deletion(conn: sqlite3.Connection, post: Post) -> bool:
+    """Mark the post deleted (at its `deleted_at`) in the caller's transaction; False if it
+    already was."""
+    return conn.execute("UPDATE posts SET deleted_at = ? WHERE uuid = ? AND deleted_at IS NULL",
+                        (post.deleted_at, post.uuid)).rowcount > 0
 
 
 async def list_posts(db: Database, *, offset: int = 0, limit: int = 20) -> list[Post]:

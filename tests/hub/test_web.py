@@ -100,6 +100,33 @@ async def test_deleted_post_is_a_tombstone(hubs: HubFactory) -> None:
     assert status == 410 and content_type == "text/html"
 
 
+async def test_an_edit_or_deletion_is_stored_only_with_its_activity(hubs: HubFactory) -> None:
+    # The change and its Update or Delete are one transaction: when the outbox cannot be
+    # written, the post stays as it was and the caller gets a JSON 500.
+    running = await hubs()
+    _, post = await running.api("POST", "/api/v1/posts", {"text": "First words"})
+    path = f"/api/v1/posts/{post['id']}"
+    await running.hub.db.execute("CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox "
+                                 "BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+    status, body = await running.api("PATCH", path, {"text": "Second words"})
+    assert status == 500 and "error" in body
+    status, body = await running.api("DELETE", path)
+    assert status == 500 and "error" in body
+    await running.hub.db.execute("DROP TRIGGER temp.no_outbox")
+    status, doc = await _json(post["url"])
+    assert status == 200 and "First words" in doc["content"]
+    await running.hub.db.execute("CREATE TEMP TRIGGER no_change BEFORE UPDATE ON posts "
+                                 "BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+    status, _ = await running.api("PATCH", path, {"text": "Second words"})
+    assert status == 500
+    types = await running.hub.db.fetchall("SELECT type FROM outbox WHERE object_id = ?",
+                                          (post["url"],))
+    assert [row["type"] for row in types] == ["Create"]
+    await running.hub.db.execute("DROP TRIGGER temp.no_change")
+    status, body = await running.api("PATCH", path, {"text": "Second words"})
+    assert status == 200 and body["updated_at"] is not None and body["text"] == "Second words"
+
+
 async def test_errors_are_explained(hubs: HubFactory) -> None:
     running = await hubs()
     status, content_type, page = await _get(f"{running.base_url}/posts/nope")
