@@ -143,7 +143,10 @@ async def receive_vote(hub: Hub, poll: Poll, activity: dict[str, Any]) -> None:
                  poll.uuid, actor_id)
         return
     if not await poll_store.record_vote(hub.db, poll, actor_id, wish, str(note.get("id"))):
-        return  # the same vote again
+        return  # the same choice again, in another vote: nothing changes
+    # The count and the answer are separate transactions (the RSVP engine has its own): after
+    # a stop between them, this vote is processed again and answered then (the answer does
+    # nothing twice; the confirmation may be sent twice).
     event = await event_store.get_event_by_id(hub.db, poll.event_id)
     if event is None:
         return

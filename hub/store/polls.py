@@ -48,14 +48,16 @@ async def get_poll(db: Database, poll_uuid: str) -> Poll | None:
 
 async def record_vote(db: Database, poll: Poll, actor_id: str, choice: str,
                       note_id: str) -> bool:
-    """Store (or change) a voter's choice; False if it is the choice already recorded."""
+    """Store (or change) a voter's choice; False if that choice was already recorded from
+    another vote. The same vote (`note_id`) again is True: it is being processed again after
+    a stop, and what follows the count (the answer, its confirmation) may not have happened."""
     now = time.time()
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "INSERT INTO poll_votes (poll_id, actor_id, choice, note_id, voted_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (poll_id, actor_id) DO UPDATE SET "
             "choice = excluded.choice, note_id = excluded.note_id, voted_at = excluded.voted_at "
-            "WHERE choice != excluded.choice RETURNING id",
+            "WHERE choice != excluded.choice OR note_id = excluded.note_id RETURNING id",
             (poll.id, actor_id, choice, note_id, now))
         changed = await cursor.fetchone() is not None
         if changed:

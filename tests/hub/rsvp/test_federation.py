@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 
 from hub.activitypub.context import AS_PUBLIC
+from hub.store import polls as poll_store
 from tests.hub.events.factories import draft_input
 from tests.support.hubs import RunningHub, wait_until
 from tests.support.remote import RemoteActor, RemoteServer
@@ -296,6 +297,37 @@ async def test_a_mastodon_poll_vote_counts(hubs: HubFactory, remote: RemoteServe
         served = await response.json(content_type=None)
     assert [o["replies"]["totalItems"] for o in served["oneOf"]] == [1, 0, 0]
     assert [p["actor"] for p in (await participants(running, event))["items"]] == [voter.id]
+
+
+async def test_a_vote_recorded_before_a_stop_is_answered_when_processed_again(
+        hubs: HubFactory, remote: RemoteServer) -> None:
+    # A vote is counted, then answered through the RSVP engine, each in its own transaction.
+    # If the hub stopped in between, the vote is processed again after the restart: the same
+    # vote (the same Note) must then get its place, not be ignored as a repeat.
+    running = await hubs()
+    event = await new_event(running, capacity=10)
+    voter = remote.actor("vee")
+    status, poll = await running.api("POST", f"/api/v1/events/{event['id']}/poll",
+                                     {"to": [voter.id]})
+    assert status == 201, poll
+    vote = {"id": f"{voter.id}#votes/1", "type": "Note", "name": "Going",
+            "attributedTo": voter.id, "inReplyTo": poll["url"], "to": [running.actor_url]}
+    stored = await poll_store.get_poll(running.hub.db, poll["id"])
+    assert stored is not None  # what the first processing wrote before the stop:
+    assert await poll_store.record_vote(running.hub.db, stored, voter.id, "going", vote["id"])
+    await post(running, voter, {"@context": MASTODON_CONTEXT, "id": f"{vote['id']}/activity",
+                                "type": "Create", "actor": voter.id,
+                                "to": [running.actor_url], "object": vote})
+    await received(remote, dm_to(voter, "You're going"), "vee's confirmation")
+    assert [(p["actor"], p["state"]) for p in
+            (await participants(running, event))["items"]] == [(voter.id, "going")]
+    # A second vote for the same option, in a new Note, is a repeat: nothing more happens.
+    again = {**vote, "id": f"{voter.id}#votes/2"}
+    await post(running, voter, {"@context": MASTODON_CONTEXT, "id": f"{again['id']}/activity",
+                                "type": "Create", "actor": voter.id,
+                                "to": [running.actor_url], "object": again})
+    await wait_until(_inbound_settled(running), what="the repeated vote to be processed")
+    assert len([a for a in remote.received if dm_to(voter, "You're going")(a)]) == 1
 
 
 async def test_restricted_events_answer_when_staff_decide(hubs: HubFactory,
