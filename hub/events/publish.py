@@ -2,13 +2,19 @@
 
 A fediverse teacher is addressed in `cc` and their inbox is added to the deliveries, so
 their server (which may have no follower of the hub) receives the mention and notifies them.
+
+The activities are queued in the transaction that changes the events (`Announcement`, passed
+to the store's writes as `then`), built from the rows as written: followers hear of every
+change that was stored, and of none that was not.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from federation.errors import FederationError
@@ -19,10 +25,12 @@ from hub.activitypub.events import (
     event_object,
 )
 from hub.runtime import Hub
-from hub.services.outbox import publish_to_followers
+from hub.services.outbox import also_send
 from hub.store import events as event_store
+from hub.store import follows as follow_store
 from hub.store import media as media_store
-from hub.store.events import Event
+from hub.store.events import Event, SeriesChange
+from hub.urls import Urls
 
 log = logging.getLogger(__name__)
 
@@ -44,37 +52,76 @@ async def extras_for(hub: Hub, event: Event,
     return EventExtras(banner=banner, going=going, series_uuid=series_uuid)
 
 
+def extras_in(conn: sqlite3.Connection, event: Event) -> EventExtras:
+    """`extras_for`, read inside the transaction that wrote the event."""
+    banner = (None if event.banner_id is None
+              else media_store.media_by_id_in(conn, event.banner_id))
+    going, _ = event_store.participation_counts_in(conn, event.id)
+    series_uuid = (None if event.series_id is None
+                   else event_store.series_uuid_in(conn, event.series_id))
+    return EventExtras(banner=banner, going=going, series_uuid=series_uuid)
+
+
 async def event_document(hub: Hub, event: Event) -> dict[str, Any]:
     """The event's JSON as served at its URL (a Tombstone once deleted)."""
     return event_object(event, hub.urls, await extras_for(hub, event))
 
 
-async def _teacher_inboxes(hub: Hub, event: Event) -> list[str]:
-    if not event.teacher_actor_id:
-        return []
+@dataclass(frozen=True)
+class Announcement:
+    """Who hears of some events' changes: the followers' inboxes and the fediverse teachers'
+    (by actor id), read before the change's transaction; `queue` runs inside it."""
+
+    urls: Urls
+    followers: tuple[str, ...]
+    teachers: Mapping[str, str]
+
+    def queue(self, conn: sqlite3.Connection, kind: str, events: Iterable[Event]) -> None:
+        """`Create`, `Update` or `Delete` of each event, in the caller's transaction."""
+        for event in events:
+            if kind == "Delete":
+                activity = deleted_event_activity(event, self.urls,
+                                                  when=event.deleted_at or time.time())
+            else:
+                when = ((event.updated_at or event.published_at) if kind == "Update"
+                        else event.published_at)
+                activity = event_activity(kind, event, self.urls, extras_in(conn, event),
+                                          when=when)
+            teacher = self.teachers.get(event.teacher_actor_id or "")
+            also_send(activity, [*self.followers, *([teacher] if teacher else [])],
+                      public=True)(conn)
+
+    def created(self, conn: sqlite3.Connection, events: list[Event]) -> None:
+        self.queue(conn, "Create", events)
+
+    def updated(self, conn: sqlite3.Connection, events: list[Event]) -> None:
+        self.queue(conn, "Update", events)
+
+    def deleted(self, conn: sqlite3.Connection, events: list[Event]) -> None:
+        self.queue(conn, "Delete", events)
+
+    def series_changed(self, conn: sqlite3.Connection, change: SeriesChange) -> None:
+        self.queue(conn, "Delete", change.deleted)
+        self.queue(conn, "Update", change.updated)
+        self.queue(conn, "Create", change.created)
+
+
+async def announcement(hub: Hub, teachers: Iterable[str | None]) -> Announcement:
+    """Read who will hear of a change to events taught by `teachers` (actor ids, or None);
+    queue it with the change (a `then` of `hub.store.events`), then `hub.wake_delivery()`."""
+    inboxes = {}
+    for actor_id in {t for t in teachers if t}:
+        inbox = await _teacher_inbox(hub, actor_id)
+        if inbox is not None:
+            inboxes[actor_id] = inbox
+    return Announcement(hub.urls, tuple(await follow_store.follower_inboxes(hub.db)), inboxes)
+
+
+async def _teacher_inbox(hub: Hub, actor_id: str) -> str | None:
     try:
-        actor = await hub.actors.get(event.teacher_actor_id)
+        actor = await hub.actors.get(actor_id)
     except FederationError as exc:
         # Followers still get the activity; only the teacher's own copy is missed.
-        log.warning("cannot reach teacher %s of %s: %s", event.teacher_actor_id, event.uuid,
-                    exc)
-        return []
-    return [actor.delivery_inbox]
-
-
-async def publish_events(hub: Hub, kind: str, events: Iterable[Event]) -> None:
-    """`Create` or `Update` of each event to followers (and its fediverse teacher)."""
-    series_uuids: dict[int, str] = {}
-    for event in events:
-        extras = await extras_for(hub, event, series_uuids)
-        when = (event.updated_at or event.published_at) if kind == "Update" else (
-            event.published_at)
-        activity = event_activity(kind, event, hub.urls, extras, when=when)
-        await publish_to_followers(hub, activity, await _teacher_inboxes(hub, event))
-
-
-async def publish_deletions(hub: Hub, events: Iterable[Event]) -> None:
-    for event in events:
-        when = event.deleted_at or time.time()
-        activity = deleted_event_activity(event, hub.urls, when=when)
-        await publish_to_followers(hub, activity, await _teacher_inboxes(hub, event))
+        log.warning("cannot reach teacher %s: %s", actor_id, exc)
+        return None
+    return actor.delivery_inbox

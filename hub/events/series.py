@@ -27,7 +27,7 @@ from hub.events.model import (
     parse_recurrence,
     with_times,
 )
-from hub.events.publish import publish_deletions, publish_events
+from hub.events.publish import announcement
 from hub.events.recurrence import (
     Occurrence,
     Recurrence,
@@ -76,10 +76,11 @@ async def create_series(hub: Hub, draft: EventDraft, rule: Recurrence, *,
     if not due:
         raise FieldError("recurrence", f"the series has no occurrence in the next "
                                        f"{horizon.days // 7} weeks")
+    told = await announcement(hub, [resolved.teacher_actor_id])
     series, events = await event_store.insert_series(
         hub.db, str(uuid.uuid4()), _template(draft, resolved), rule.to_json(), resolved.teacher,
-        _rows(draft, resolved, due[:MAX_NEW_OCCURRENCES]))
-    await publish_events(hub, "Create", events)
+        _rows(draft, resolved, due[:MAX_NEW_OCCURRENCES]), then=told.created)
+    hub.wake_delivery()
     return series, events
 
 
@@ -103,12 +104,13 @@ def _template(draft: EventDraft, resolved: Resolved) -> dict[str, Any]:
 
 async def _save(hub: Hub, series: Series, draft: EventDraft, rule: Recurrence,
                 resolved: Resolved, **changes: Any) -> SeriesChange:
+    # The teachers of its occurrences as they are and as they will be (one may differ).
+    teachers = {e.teacher_actor_id for e in await event_store.series_events(hub.db, series.id)}
+    told = await announcement(hub, [*teachers, resolved.teacher_actor_id])
     change = await event_store.change_series(
         hub.db, series, template=_template(draft, resolved), rule=rule.to_json(),
-        teacher=resolved.teacher, **changes)
-    await publish_deletions(hub, change.deleted)
-    await publish_events(hub, "Update", change.updated)
-    await publish_events(hub, "Create", change.created)
+        teacher=resolved.teacher, then=told.series_changed, **changes)
+    hub.wake_delivery()
     return change
 
 

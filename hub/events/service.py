@@ -31,7 +31,7 @@ from hub.events.model import (
     merge_patch,
     parse_times,
 )
-from hub.events.publish import publish_deletions, publish_events
+from hub.events.publish import announcement
 from hub.events.recurrence import to_utc
 from hub.events.rows import changed, columns, draft_of, resolve, resolved_of
 from hub.rsvp.service import promote_waitlist
@@ -66,8 +66,10 @@ async def live_event(hub: Hub, event_uuid: str) -> Event:
 async def create_event(hub: Hub, draft: EventDraft) -> Event:
     """Store a single event and send `Create` to followers."""
     resolved = await resolve(hub, draft)
-    event = await event_store.insert_event(hub.db, str(uuid.uuid4()), columns(draft, resolved))
-    await publish_events(hub, "Create", [event])
+    told = await announcement(hub, [resolved.teacher_actor_id])
+    event = await event_store.insert_event(hub.db, str(uuid.uuid4()), columns(draft, resolved),
+                                           then=told.created)
+    hub.wake_delivery()
     return event
 
 
@@ -84,10 +86,11 @@ async def _save(hub: Hub, event: Event, cols: Mapping[str, Any]) -> Event:
     diff = changed(event, dict(cols))
     if not diff:
         return event
-    updated = await event_store.update_events(hub.db, [(event.id, diff)])
+    told = await announcement(hub, [diff.get("teacher_actor_id", event.teacher_actor_id)])
+    updated = await event_store.update_events(hub.db, [(event.id, diff)], then=told.updated)
     if not updated:
         raise NotFound(f"no event {event.uuid}")
-    await publish_events(hub, "Update", updated)
+    hub.wake_delivery()
     return updated[0]
 
 
@@ -174,9 +177,10 @@ async def delete_event(hub: Hub, event_uuid: str) -> Event:
     if event.series_id is not None:
         deleted = await series_service.delete_occurrence(hub, event)
     else:
-        gone = await event_store.delete_events(hub.db, [event.id])
+        told = await announcement(hub, [event.teacher_actor_id])
+        gone = await event_store.delete_events(hub.db, [event.id], then=told.deleted)
         if not gone:
             raise NotFound(f"no event {event_uuid}")
+        hub.wake_delivery()
         deleted = gone[0]
-        await publish_deletions(hub, [deleted])
     return deleted

@@ -23,11 +23,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from functools import partial
 
 from federation.errors import NotFound, ValidationError
-from hub.events.publish import publish_events
+from hub.events.publish import announcement
 from hub.rsvp import messages
 from hub.runtime import Hub
 from hub.store import events as event_store
@@ -200,12 +201,28 @@ async def settle(hub: Hub, event: Event, promoted: tuple[Participant, ...]) -> N
 async def publish_counts(hub: Hub, event_id: int) -> None:
     """`Update` of the Event to followers, once per change of its going count. Concurrent
     requests coalesce: the first to claim the change sends the counts as they are then."""
-    if not await store.claim_count_change(hub.db, event_id):
+    if not await store.count_changed(hub.db, event_id):
         return
+    event = await event_store.get_event_by_id(hub.db, event_id)
+    if event is None:
+        return
+    told = await announcement(hub, [event.teacher_actor_id])
+
+    def claimed(conn: sqlite3.Connection, updated: list[Event]) -> None:
+        if not store.claim_count_change(conn, event_id):
+            raise _Claimed  # another request sends it: write nothing
+        told.updated(conn, updated)
+
     # `updated` moves on, or Mastodon would keep the old "N places left" summary.
-    updated = await event_store.update_events(hub.db, [(event_id, {})])
-    if updated:
-        await publish_events(hub, "Update", updated)
+    try:
+        await event_store.update_events(hub.db, [(event_id, {})], then=claimed)
+    except _Claimed:
+        return
+    hub.wake_delivery()
+
+
+class _Claimed(Exception):
+    """Another request claimed the count change: it sends the Update."""
 
 
 # The API every path uses -----------------------------------------------------------------------

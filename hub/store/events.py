@@ -8,14 +8,18 @@ one transaction.
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from hub.store.db import Database
+
+T = TypeVar("T")
+Then = Callable[[sqlite3.Connection, T], None]
 
 # Columns a service may write; id, uuid, series_id and published_at are set on insert only.
 EVENT_COLUMNS = (
@@ -109,21 +113,27 @@ def _values(columns: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def _insert_event(conn: Any, event_uuid: str, columns: Mapping[str, Any],
-                        series_id: int | None, occurrence_date: str | None,
-                        now: float) -> Event:
+def _insert_event(conn: sqlite3.Connection, event_uuid: str, columns: Mapping[str, Any],
+                  series_id: int | None, occurrence_date: str | None, now: float) -> Event:
     values = {**_values(columns), "uuid": event_uuid, "series_id": series_id,
               "occurrence_date": occurrence_date, "published_at": now}
     names = ", ".join(values)
     marks = ", ".join("?" for _ in values)
-    cursor = await conn.execute(f"INSERT INTO events ({names}) VALUES ({marks}) RETURNING *",
-                                tuple(values.values()))
-    return _event(await cursor.fetchone())
+    return _event(conn.execute(f"INSERT INTO events ({names}) VALUES ({marks}) RETURNING *",
+                               tuple(values.values())).fetchone())
 
 
-async def insert_event(db: Database, event_uuid: str, columns: Mapping[str, Any]) -> Event:
-    async with db.transaction() as conn:
-        return await _insert_event(conn, event_uuid, columns, None, None, time.time())
+# Each write below takes `then(conn, what it wrote)`, run in its transaction: the service
+# queues the activities telling followers there (`hub.events.publish`), built from the rows
+# as written, so they are stored with the change or not at all.
+async def insert_event(db: Database, event_uuid: str, columns: Mapping[str, Any], *,
+                       then: Then[list[Event]] | None = None) -> Event:
+    def write(conn: sqlite3.Connection) -> Event:
+        event = _insert_event(conn, event_uuid, columns, None, None, time.time())
+        _after(conn, then, [event])
+        return event
+
+    return await db.run_in_writer(write)
 
 
 Occurrences = Sequence[tuple[str, str, Mapping[str, Any]]]  # (uuid, date, columns)
@@ -131,19 +141,22 @@ Occurrences = Sequence[tuple[str, str, Mapping[str, Any]]]  # (uuid, date, colum
 
 async def insert_series(db: Database, series_uuid: str, template: Mapping[str, Any],
                         rule: Mapping[str, Any], teacher: tuple[str | None, str | None],
-                        occurrences: Occurrences) -> tuple[Series, list[Event]]:
+                        occurrences: Occurrences, *,
+                        then: Then[list[Event]] | None = None) -> tuple[Series, list[Event]]:
     """A series, its resolved (teacher name, actor) and its first occurrences, at once."""
-    now = time.time()
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
+    def write(conn: sqlite3.Connection) -> tuple[Series, list[Event]]:
+        now = time.time()
+        series = _series(conn.execute(
             "INSERT INTO event_series (uuid, template, rule, teacher_name, teacher_actor_id, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
             (series_uuid, orjson.dumps(template).decode(), orjson.dumps(rule).decode(),
-             *teacher, now))
-        series = _series(await cursor.fetchone())
-        events = [await _insert_event(conn, u, cols, series.id, day, now)
+             *teacher, now)).fetchone())
+        events = [_insert_event(conn, u, cols, series.id, day, now)
                   for u, day, cols in occurrences]
-    return series, events
+        _after(conn, then, events)
+        return series, events
+
+    return await db.run_in_writer(write)
 
 
 @dataclass(frozen=True)
@@ -159,22 +172,27 @@ async def change_series(db: Database, series: Series, *, template: Mapping[str, 
                         rule: Mapping[str, Any], teacher: tuple[str | None, str | None],
                         updates: Sequence[tuple[int, Mapping[str, Any]]] = (),
                         deletes: Sequence[int] = (), inserts: Occurrences = (),
-                        end: bool = False) -> SeriesChange:
+                        end: bool = False,
+                        then: Then[SeriesChange] | None = None) -> SeriesChange:
     """Save a series' template and rule and change its occurrences in one transaction;
     `end` stops the series making more."""
-    now = time.time()
-    async with db.transaction() as conn:
-        await conn.execute(
+    def write(conn: sqlite3.Connection) -> SeriesChange:
+        now = time.time()
+        conn.execute(
             "UPDATE event_series SET template = ?, rule = ?, teacher_name = ?, "
             "teacher_actor_id = ?, updated_at = ?, deleted_at = CASE WHEN ? THEN "
             "COALESCE(deleted_at, ?) ELSE deleted_at END WHERE id = ?",
             (orjson.dumps(template).decode(), orjson.dumps(rule).decode(), *teacher, now,
              end, now, series.id))
-        deleted = await _delete(conn, deletes, now)
-        updated = await _update(conn, updates, now)
-        created = [await _insert_event(conn, u, cols, series.id, day, now)
+        deleted = _delete(conn, deletes, now)
+        updated = _update(conn, updates, now)
+        created = [_insert_event(conn, u, cols, series.id, day, now)
                    for u, day, cols in inserts]
-    return SeriesChange(updated, deleted, created)
+        change = SeriesChange(updated, deleted, created)
+        _after(conn, then, change)
+        return change
+
+    return await db.run_in_writer(write)
 
 
 async def get_event(db: Database, event_uuid: str) -> Event | None:
@@ -188,44 +206,60 @@ async def get_event_by_id(db: Database, event_id: int) -> Event | None:
     return None if row is None else _event(row)
 
 
-async def _update(conn: Any, changes: Iterable[tuple[int, Mapping[str, Any]]],
-                  now: float) -> list[Event]:
+def _update(conn: sqlite3.Connection, changes: Iterable[tuple[int, Mapping[str, Any]]],
+            now: float) -> list[Event]:
     updated = []
     for event_id, columns in changes:
         values = {**_values(columns), "updated_at": now}
         sets = ", ".join(f"{name} = ?" for name in values)
-        cursor = await conn.execute(
+        row = conn.execute(
             f"UPDATE events SET {sets} WHERE id = ? AND deleted_at IS NULL RETURNING *",
-            (*values.values(), event_id))
-        row = await cursor.fetchone()
+            (*values.values(), event_id)).fetchone()
         if row is not None:
             updated.append(_event(row))
     return updated
 
 
-async def _delete(conn: Any, event_ids: Iterable[int], now: float) -> list[Event]:
+def _delete(conn: sqlite3.Connection, event_ids: Iterable[int], now: float) -> list[Event]:
     deleted = []
     for event_id in event_ids:
-        cursor = await conn.execute(
+        row = conn.execute(
             "UPDATE events SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL RETURNING *",
-            (now, event_id))
-        row = await cursor.fetchone()
+            (now, event_id)).fetchone()
         if row is not None:
             deleted.append(_event(row))
     return deleted
 
 
-async def update_events(db: Database, changes: Iterable[tuple[int, Mapping[str, Any]]],
-                        ) -> list[Event]:
+async def update_events(db: Database, changes: Iterable[tuple[int, Mapping[str, Any]]], *,
+                        then: Then[list[Event]] | None = None) -> list[Event]:
     """Set columns on live events, all in one transaction; stamps `updated_at`."""
-    async with db.transaction() as conn:
-        return await _update(conn, changes, time.time())
+    changes = list(changes)
+
+    def write(conn: sqlite3.Connection) -> list[Event]:
+        updated = _update(conn, changes, time.time())
+        _after(conn, then, updated)
+        return updated
+
+    return await db.run_in_writer(write)
 
 
-async def delete_events(db: Database, event_ids: Iterable[int]) -> list[Event]:
+async def delete_events(db: Database, event_ids: Iterable[int], *,
+                        then: Then[list[Event]] | None = None) -> list[Event]:
     """Mark live events deleted, in one transaction; returns those that were live."""
-    async with db.transaction() as conn:
-        return await _delete(conn, event_ids, time.time())
+    event_ids = list(event_ids)
+
+    def write(conn: sqlite3.Connection) -> list[Event]:
+        deleted = _delete(conn, event_ids, time.time())
+        _after(conn, then, deleted)
+        return deleted
+
+    return await db.run_in_writer(write)
+
+
+def _after(conn: sqlite3.Connection, then: Then[T] | None, written: T) -> None:
+    if then is not None:
+        then(conn, written)
 
 
 async def list_upcoming(db: Database, *, now: float | None = None, limit: int = 50,
@@ -273,8 +307,17 @@ async def get_series(db: Database, series_uuid: str) -> Series | None:
 
 
 async def get_series_by_id(db: Database, series_id: int) -> Series | None:
-    row = await db.fetchone("SELECT * FROM event_series WHERE id = ?", (series_id,))
+    row = await db.fetchone(_SERIES_BY_ID, (series_id,))
     return None if row is None else _series(row)
+
+
+def series_uuid_in(conn: sqlite3.Connection, series_id: int) -> str | None:
+    """A series' uuid, inside the caller's transaction."""
+    row = conn.execute(_SERIES_BY_ID, (series_id,)).fetchone()
+    return None if row is None else str(row["uuid"])
+
+
+_SERIES_BY_ID = "SELECT * FROM event_series WHERE id = ?"
 
 
 async def live_series_ids(db: Database) -> list[int]:
@@ -290,7 +333,17 @@ async def participation_counts(db: Database, event_id: int) -> tuple[int, int]:
     One indexed query on the RSVP table (`hub.store.participants`), whose rows every RSVP
     path writes; every caller (Event JSON, pages, summary line) reads the counts here.
     """
-    row = await db.fetchone(
-        "SELECT coalesce(sum(state = 'going'), 0), coalesce(sum(state = 'waitlisted'), 0) "
-        "FROM participants WHERE event_id = ?", (event_id,))
+    return _counts(await db.fetchone(_COUNTS, (event_id,)))
+
+
+def participation_counts_in(conn: sqlite3.Connection, event_id: int) -> tuple[int, int]:
+    """`participation_counts` inside the caller's transaction."""
+    return _counts(conn.execute(_COUNTS, (event_id,)).fetchone())
+
+
+_COUNTS = ("SELECT coalesce(sum(state = 'going'), 0), coalesce(sum(state = 'waitlisted'), 0) "
+           "FROM participants WHERE event_id = ?")
+
+
+def _counts(row: Any) -> tuple[int, int]:
     return (0, 0) if row is None else (int(row[0]), int(row[1]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -42,5 +43,14 @@ async def get_media(db: Database, media_uuid: str) -> Media | None:
 
 
 async def get_media_by_id(db: Database, media_id: int) -> Media | None:
-    row = await db.fetchone("SELECT * FROM media WHERE id = ?", (media_id,))
+    row = await db.fetchone(_BY_ID, (media_id,))
     return None if row is None else Media(**dict(row))
+
+
+def media_by_id_in(conn: sqlite3.Connection, media_id: int) -> Media | None:
+    """`get_media_by_id` inside the caller's transaction."""
+    row = conn.execute(_BY_ID, (media_id,)).fetchone()
+    return None if row is None else Media(**dict(row))
+
+
+_BY_ID = "SELECT * FROM media WHERE id = ?"

@@ -273,12 +273,17 @@ async def waitlist_position(db: Database, participant: Participant) -> int | Non
 
 
 # Count changes and notifications -------------------------------------------------------------
-async def claim_count_change(db: Database, event_id: int) -> bool:
-    """True once per change of an event's going count: whoever claims it sends the Update."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "DELETE FROM rsvp_count_changes WHERE event_id = ? RETURNING event_id", (event_id,))
-        return await cursor.fetchone() is not None
+async def count_changed(db: Database, event_id: int) -> bool:
+    """Whether the event's going count changed since its last `Update` was queued."""
+    return await db.fetchone("SELECT 1 FROM rsvp_count_changes WHERE event_id = ?",
+                             (event_id,)) is not None
+
+
+def claim_count_change(conn: sqlite3.Connection, event_id: int) -> bool:
+    """True once per change of an event's going count: whoever claims it sends the Update,
+    in this same transaction (so a stop cannot leave the claim without the Update)."""
+    return conn.execute("DELETE FROM rsvp_count_changes WHERE event_id = ? RETURNING event_id",
+                        (event_id,)).fetchone() is not None
 
 
 async def add_notification(db: Database, participant_id: int, news: str, channel: str, *,

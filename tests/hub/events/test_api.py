@@ -159,6 +159,41 @@ async def test_series_create_edit_exceptions_and_pages(hubs: HubFactory) -> None
     assert (await hub.api("PATCH", f"/api/v1/series/{series['id']}", {"title": "x"}))[0] == 404
 
 
+async def test_a_change_is_stored_only_with_the_activities_telling_followers(
+        hubs: HubFactory) -> None:
+    # Events, series and their Create, Update and Delete are written in one transaction:
+    # when the outbox cannot be written, nothing changes and the caller gets a JSON 500.
+    hub = await hubs("north")
+    _, event = await hub.api("POST", "/api/v1/events", future_input())
+    _, series = await hub.api("POST", "/api/v1/events", future_input(
+        recurrence={"frequency": "weekly", "count": 3}))
+    before = await _counts(hub)
+    await hub.hub.db.execute("CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox "
+                             "BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+    path = f"/api/v1/events/{event['id']}"
+    for method, url, data in (
+            ("POST", "/api/v1/events", future_input()),
+            ("POST", "/api/v1/events", future_input(recurrence={"frequency": "weekly",
+                                                                "count": 2})),
+            ("PATCH", path, {"title": "Changed"}),
+            ("POST", f"{path}/status", {"status": "cancelled"}),
+            ("DELETE", path, None),
+            ("PATCH", f"/api/v1/series/{series['id']}", {"title": "Changed"}),
+            ("POST", f"/api/v1/series/{series['id']}/exceptions",
+             {"dates": [series["occurrences"][1]["occurrence_date"]]}),
+            ("DELETE", f"/api/v1/series/{series['id']}", None)):
+        status, body = await hub.api(method, url, data)
+        assert status == 500 and "error" in body, (method, url, body)
+    await hub.hub.db.execute("DROP TRIGGER temp.no_outbox")
+    assert await _counts(hub) == before
+    status, stored = await hub.api("GET", path)
+    assert status == 200 and stored["title"] == event["title"]
+    assert stored["status"] == event["status"] and stored["updated_at"] is None
+    status, stored = await hub.api("GET", f"/api/v1/series/{series['id']}")
+    assert status == 200 and len(stored["occurrences"]) == 3
+    assert {o["title"] for o in stored["occurrences"]} == {series["occurrences"][0]["title"]}
+
+
 async def test_openapi_describes_the_event_endpoints(hubs: HubFactory) -> None:
     hub = await hubs("north")
     status, doc = await hub.api("GET", "/api/openapi.json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 
@@ -162,6 +163,24 @@ async def test_counts_changes_send_one_update_each(hub: Hub, make_event: EventFa
     body = await hub.db.fetchval(
         "SELECT body FROM outbox WHERE type = 'Update' ORDER BY id DESC LIMIT 1")
     assert b'"participantCount":3' in body and b'"remainingAttendeeCapacity":0' in body
+
+
+async def test_a_count_change_is_claimed_only_with_its_update(
+        hub: Hub, make_event: EventFactory) -> None:
+    # The claim on a count change and the Update it sends are one transaction: if the
+    # Update cannot be queued, the change stays unclaimed and the next try sends it.
+    event = await make_event(capacity=3)
+    await hub.db.execute("CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox "
+                         "BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+    with pytest.raises(sqlite3.IntegrityError, match="disk gone"):
+        await service.request_place(hub, event, person(1), "web")
+    await hub.db.execute("DROP TRIGGER temp.no_outbox")
+    assert await counts(hub, event.id) == (1, 0)  # the place itself was taken
+    assert await store.count_changed(hub.db, event.id)
+    await service.publish_counts(hub, event.id)
+    assert not await store.count_changed(hub.db, event.id)
+    body = await hub.db.fetchval("SELECT body FROM outbox WHERE type = 'Update'")
+    assert b'"participantCount":1' in body
 
 
 async def test_raising_capacity_fills_places_from_the_waitlist(
