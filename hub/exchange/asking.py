@@ -81,9 +81,12 @@ async def ask(hub: Hub, target: Target, volunteer: Volunteer, *, asked_by: str,
     link = ask_link(hub, token)
     lines = ask_lines(hub, target, link)
     channels: list[str] = []
-    dm = await _send_dm(hub, volunteer, lines) if _dm_allowed(volunteer) else None
-    if dm is not None:
-        channels.append("dm")
+    try:
+        if _dm_allowed(volunteer) and await _send_dm(hub, volunteer, lines, stored.id):
+            channels.append("dm")
+    except Exception:  # the message and its record could not be written: nothing went out
+        await ask_store.delete_ask(hub.db, stored.id)
+        raise
     if volunteer.profile.email and mail_enabled(hub.settings):
         try:
             await send_mail(hub.settings, volunteer.profile.email,
@@ -97,7 +100,7 @@ async def ask(hub: Hub, target: Target, volunteer: Volunteer, *, asked_by: str,
         raise NotAskable("the volunteer could not be reached: email is not set up here or "
                          "they gave none, and they did not agree to direct messages or their "
                          "account could not be found")
-    await ask_store.set_channels(hub.db, stored.id, channels, dm)
+    await ask_store.set_channels(hub.db, stored.id, channels)
     volunteers_changed(hub.db, [volunteer.uuid])
     return Asked(await ask_store.get_ask(hub.db, stored.id) or stored, link)
 
@@ -107,9 +110,9 @@ def _dm_allowed(volunteer: Volunteer) -> bool:
                 and volunteer.profile.consents["contact_by_dm"])
 
 
-async def _send_dm(hub: Hub, volunteer: Volunteer, lines: list[str]) -> tuple[str, str] | None:
-    """(message id, actor) of a direct message to the volunteer's account, or None: the
-    account their handle was proven for, else the one their handle names now."""
+async def _send_dm(hub: Hub, volunteer: Volunteer, lines: list[str], ask_id: int) -> bool:
+    """A direct message to the volunteer's account (the one their handle was proven for,
+    else the one it names now), recorded on the ask with it; False if it cannot be sent."""
     actor_id = volunteer.actor_id
     if actor_id is None:
         try:
@@ -117,9 +120,10 @@ async def _send_dm(hub: Hub, volunteer: Volunteer, lines: list[str]) -> tuple[st
         except FederationError as exc:
             log.warning("cannot find the account of volunteer %s: %s",
                         volunteer.pseudonym, exc)
-            return None
-    note_id = await notify.dm(hub, actor_id, lines)
-    return None if note_id is None else (note_id, actor_id)
+            return False
+    to = actor_id
+    return await notify.dm(hub, to, lines, record=lambda conn, note_id: ask_store.write_dm(
+        conn, ask_id, note_id, to)) is not None
 
 
 async def ask_top(hub: Hub, target: Target, count: int, *, asked_by: str,

@@ -9,8 +9,10 @@ something to share), the home hub gives the volunteer's.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from federation.errors import FederationError
@@ -97,10 +99,11 @@ async def tell_volunteer(hub: Hub, ask: Ask, volunteer: Volunteer, news: str,
             log.warning("ask %s: email not sent: %s", ask.uuid, exc)
 
 
-async def dm(hub: Hub, actor_id: str, lines: list[str], *,
-             in_reply_to: str | None = None) -> str | None:
+async def dm(hub: Hub, actor_id: str, lines: list[str], *, in_reply_to: str | None = None,
+             record: Callable[[sqlite3.Connection, str], None] | None = None) -> str | None:
     """A direct message to one person (a `Note` to them alone, mentioning them, as Mastodon
-    sends one); its id, or None if their actor cannot be had."""
+    sends one); its id, or None if their actor cannot be had. `record(conn, note id)` writes
+    in the transaction that queues it."""
     try:
         actor = await hub.actors.get(actor_id)
     except FederationError as exc:
@@ -111,5 +114,6 @@ async def dm(hub: Hub, actor_id: str, lines: list[str], *,
     note_id = f"{hub.urls.base}/asks/messages/{uuid.uuid4()}"
     activity: dict[str, Any] = direct_message(hub.urls, to, lines, note_id=note_id,
                                               when=time.time(), in_reply_to=in_reply_to)
-    await send_to_actor(hub, activity, actor.id)
+    await send_to_actor(hub, activity, actor.id,
+                        also=None if record is None else lambda conn: record(conn, note_id))
     return note_id

@@ -66,12 +66,17 @@ async def add_ask(db: Database, volunteer_id: int, *, need_id: int | None = None
     return ask, token
 
 
-async def set_channels(db: Database, ask_id: int, channels: list[str],
-                       dm: tuple[str, str] | None) -> None:
-    """How the ask went out; `dm` is (message id, recipient actor) if by direct message."""
-    note_id, actor = dm or (None, None)
-    await db.execute("UPDATE asks SET channels = ?, dm_note_id = ?, dm_actor = ? WHERE id = ?",
-                     (orjson.dumps(channels).decode(), note_id, actor, ask_id))
+def write_dm(conn: sqlite3.Connection, ask_id: int, note_id: str, actor: str) -> None:
+    """The ask went out by direct message (`note_id` to `actor`), written in the transaction
+    that queues that message: a reply to it is always recognised as the answer."""
+    conn.execute("UPDATE asks SET channels = ?, dm_note_id = ?, dm_actor = ? WHERE id = ?",
+                 (orjson.dumps(["dm"]).decode(), note_id, actor, ask_id))
+
+
+async def set_channels(db: Database, ask_id: int, channels: list[str]) -> None:
+    """Every channel the ask went out by (see `write_dm` for the direct message's own)."""
+    await db.execute("UPDATE asks SET channels = ? WHERE id = ?",
+                     (orjson.dumps(channels).decode(), ask_id))
 
 
 async def delete_ask(db: Database, ask_id: int) -> None:

@@ -186,6 +186,32 @@ async def test_a_mastodon_reply_answers_only_from_the_account_asked(
                      what="the thank-you DM")
 
 
+async def test_an_ask_dm_is_sent_only_with_its_record_on_the_ask(
+        hubs: HubFactory, smtp: FakeSmtp, mastodon: RemoteServer) -> None:
+    # The DM and the ask's note of it (what a reply is matched to) are one transaction: a
+    # DM whose note was lost would get "yes" replies nobody recognises.
+    a = await _hub(hubs, smtp)
+    mastodon.actor("bina")
+    bina = await _volunteer(a, "Bina Kowalczyk", email=None, handle="@bina@mastodon.example",
+                            consents={"match_here": True, "contact_by_dm": True})
+    await a.hub.db.execute("UPDATE volunteers SET handle = ? WHERE uuid = ?",
+                           (f"@bina@{mastodon.base_url.split('//')[1]}", bina))
+    need = await _need(a)
+    await a.hub.db.execute("CREATE TEMP TRIGGER no_note BEFORE UPDATE OF dm_note_id ON asks "
+                           "BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+    status, body = await a.api("POST", f"/api/v1/needs/{need['id']}/asks", {"volunteer": bina})
+    assert status == 500 and "error" in body, body
+    await a.hub.db.execute("DROP TRIGGER temp.no_note")
+    notes = "SELECT count(*) FROM outbox WHERE type = 'Create' AND object_id LIKE '%/messages/%'"
+    assert await a.hub.db.fetchval(notes) == 0
+    assert await a.hub.db.fetchval("SELECT count(*) FROM asks") == 0  # staff may ask again
+    asked = await _ask(a, need, bina)
+    stored = await ask_store.ask_by_uuid(a.hub.db, asked["id"])
+    assert asked["channels"] == ["dm"] and stored is not None
+    assert await a.hub.db.fetchval("SELECT object_id FROM outbox WHERE type = 'Create' AND "
+                                   "object_id LIKE '%/messages/%'") == stored.dm_note_id
+
+
 async def test_unanswered_asks_expire_on_the_sweep(hubs: HubFactory, smtp: FakeSmtp) -> None:
     a = await _hub(hubs, smtp)
     ana = await _volunteer(a, "Ana Lima")
