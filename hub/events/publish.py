@@ -29,6 +29,7 @@ from hub.services.outbox import also_send
 from hub.store import events as event_store
 from hub.store import follows as follow_store
 from hub.store import media as media_store
+from hub.store.deliveries import inbox_host
 from hub.store.events import Event, SeriesChange
 from hub.urls import Urls
 
@@ -118,10 +119,12 @@ async def announcement(hub: Hub, teachers: Iterable[str | None]) -> Announcement
 
 
 async def _teacher_inbox(hub: Hub, actor_id: str) -> str | None:
+    """Checked here, before the change's transaction: an inbox we cannot use must not undo
+    the change (followers still get the activity; only the teacher's own copy is missed)."""
     try:
         actor = await hub.actors.get(actor_id)
+        inbox_host(actor.delivery_inbox)
     except FederationError as exc:
-        # Followers still get the activity; only the teacher's own copy is missed.
         log.warning("cannot reach teacher %s: %s", actor_id, exc)
         return None
     return actor.delivery_inbox

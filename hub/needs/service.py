@@ -125,11 +125,11 @@ async def create_need(hub: Hub, data: Mapping[str, Any], *,
     that were confirmed."""
     draft = parse_need(data, default_timezone=hub.settings.default_timezone)
     draft, event_id, warnings = await _prepare(hub, draft, confirmed=confirmed)
-    need = store.new_need(draft, event_id=event_id, now=time.time())
-    written: list[int] = []
-    await publish.publish_need(hub, "Create", need,
-                               also=lambda conn: written.append(store.write_new_need(conn, need)))
-    return replace(need, id=written[0]), warnings
+    now = time.time()
+    need = await publish.change_and_tell(
+        hub, lambda conn: store.write_new_need(conn, draft, event_id=event_id, now=now),
+        "Create")
+    return need, warnings
 
 
 async def update_need(hub: Hub, need_uuid: str, patch: Mapping[str, Any], *,
@@ -142,17 +142,15 @@ async def update_need(hub: Hub, need_uuid: str, patch: Mapping[str, Any], *,
                                                confirmed=confirmed)
     if draft == need.draft and event_id == need.event_id:
         return need, warnings
-    updated = store.with_draft(need, draft, event_id=event_id, now=time.time())
+    now = time.time()
 
-    def record(conn: sqlite3.Connection) -> None:
-        if not store.write_draft(conn, updated):
+    def edit(conn: sqlite3.Connection) -> int:
+        if not store.write_draft(conn, need.id, draft, event_id=event_id, now=now):
             raise NotFound(f"no need {need_uuid}")  # removed meanwhile: nothing is written
+        return need.id
 
-    if _public_change(need.draft, draft):
-        await publish.publish_need(hub, "Update", updated, also=record)
-    else:
-        await hub.db.run_in_writer(record)
-    return updated, warnings
+    kind = "Update" if _public_change(need.draft, draft) else None
+    return await publish.change_and_tell(hub, edit, kind), warnings
 
 
 def _public_change(before: NeedDraft, after: NeedDraft) -> bool:
@@ -169,18 +167,16 @@ async def change_status(hub: Hub, need_uuid: str, status: str) -> LocalNeed:
         allowed = ", ".join(TRANSITIONS[need.status]) or "none: it is final"
         raise StatusConflict(f"a need that is {need.status} cannot become {status} "
                              f"(allowed: {allowed})", need.status)
-    changed = store.with_status(need, status, now=time.time())
+    now = time.time()
 
-    def record(conn: sqlite3.Connection) -> None:
-        if not store.write_status(conn, need, changed):
+    def move(conn: sqlite3.Connection) -> int:
+        if not store.write_status(conn, need, status, now=now):
             raise _MovedMeanwhile
+        return need.id
 
     try:
-        if status == "cancelled":
-            await publish.publish_need_deletion(hub, changed, when=changed.updated_at or 0.0,
-                                                also=record)
-        else:
-            await publish.publish_need(hub, "Update", changed, also=record)
+        changed = await publish.change_and_tell(
+            hub, move, "Delete" if status == "cancelled" else "Update")
     except _MovedMeanwhile:  # another request moved it first: answer from where it is now
         current = await live_need(hub, need_uuid)
         raise StatusConflict(f"the need became {current.status} meanwhile",
@@ -207,16 +203,17 @@ async def delete_need(hub: Hub, need_uuid: str) -> LocalNeed:
     """Remove a need: its URL answers 410 with a Tombstone, and followers get `Delete`
     (unless it was cancelled, which sent `Delete` already)."""
     need = await live_need(hub, need_uuid)
-    await _decline_open_offers(hub, need)
-    removed = store.removed(need, now=time.time())
+    now = time.time()
 
-    def record(conn: sqlite3.Connection) -> None:
-        if not store.write_removal(conn, removed):
+    def remove(conn: sqlite3.Connection) -> int:
+        if not store.write_removal(conn, need.id, now=now):
             raise NotFound(f"no need {need_uuid}")  # removed meanwhile: nothing is sent
+        return need.id
 
-    if need.status == "cancelled":  # followers got Delete when it was cancelled
-        await hub.db.run_in_writer(record)
-    else:
-        await publish.publish_need_deletion(hub, removed, when=removed.deleted_at or 0.0,
-                                            also=record)
+    # A cancelled need's followers got Delete when it was cancelled.
+    removed = await publish.change_and_tell(
+        hub, remove, None if need.status == "cancelled" else "Delete")
+    # Then its open offers are declined (each Reject to its own hub; should we stop before
+    # the last, the exchange sweep declines what is left).
+    await _decline_open_offers(hub, removed)
     return removed

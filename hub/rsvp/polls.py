@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from federation.errors import NotFound, ValidationError
+from federation.errors import FederationError, NotFound, ValidationError
 from hub.activitypub.rsvp import PollView, Recipient, poll_answer, question, question_activity
 from hub.events.summary import when_text
 from hub.rsvp import messages, service
@@ -142,14 +142,21 @@ async def receive_vote(hub: Hub, poll: Poll, activity: dict[str, Any]) -> None:
         log.info("ignoring vote %s on poll %s: %s was not sent the poll", note.get("id"),
                  poll.uuid, actor_id)
         return
-    if not await poll_store.record_vote(hub.db, poll, actor_id, wish, str(note.get("id"))):
-        return  # the same choice again, in another vote: nothing changes
-    # The count and the answer are separate transactions (the RSVP engine has its own): after
-    # a stop between them, this vote is processed again and answered then (the answer does
-    # nothing twice; the confirmation may be sent twice).
+    note_id = str(note.get("id"))
+    if not await poll_store.record_vote(hub.db, poll, actor_id, wish, note_id):
+        return  # already answered, or the same choice again in another vote
+    # The count, the answer (the RSVP engine's own transaction) and the confirmation are
+    # separate steps: a vote processed again after a stop between them is answered then (an
+    # answer does nothing twice; at worst the confirmation is sent twice), and once it is
+    # marked answered, never again.
     event = await event_store.get_event_by_id(hub.db, poll.event_id)
     if event is None:
         return
     outcome = await service.answer(hub, event, await person_of(hub, actor_id), "poll", wish)
     await messages.confirm(hub, event, actor_id, outcome)
-    await _deliver(hub, await poll_store.get_poll(hub.db, poll.uuid) or poll, event, "Update")
+    await poll_store.vote_answered(hub.db, poll, actor_id, note_id)
+    try:
+        await _deliver(hub, await poll_store.get_poll(hub.db, poll.uuid) or poll, event,
+                       "Update")
+    except FederationError as exc:  # the next vote's Update carries this one's count too
+        log.warning("poll %s: Update not sent: %s", poll.uuid, exc)

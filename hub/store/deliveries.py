@@ -47,18 +47,22 @@ Outcome = tuple[str, tuple[Any, ...]]
 OUTCOME_LINGER = 0.01
 
 
+def inbox_host(inbox: str) -> str:
+    """The host an inbox URL is delivered to; ValidationError if it is not one we can use."""
+    try:
+        host = host_of(inbox)
+    except ValueError as exc:
+        raise ValidationError(f"{inbox!r} is not a valid inbox URL") from exc
+    if not inbox.startswith(("https://", "http://")) or not host:
+        raise ValidationError(f"{inbox!r} is not an http(s) inbox URL")
+    return host
+
+
 def _distinct_inboxes(inboxes: Iterable[str]) -> list[tuple[str, str]]:
     seen: dict[str, str] = {}
     for inbox in inboxes:
-        if inbox in seen:
-            continue
-        try:
-            host = host_of(inbox)
-        except ValueError as exc:
-            raise ValidationError(f"{inbox!r} is not a valid inbox URL") from exc
-        if not inbox.startswith(("https://", "http://")) or not host:
-            raise ValidationError(f"{inbox!r} is not an http(s) inbox URL")
-        seen[inbox] = host
+        if inbox not in seen:
+            seen[inbox] = inbox_host(inbox)
     return list(seen.items())
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid as uuid_module
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from datetime import time as clock
 from typing import Any
@@ -133,86 +133,74 @@ _SELECT_LOCAL = ("SELECT n.*, e.uuid AS event_uuid FROM needs n "
 
 
 # Local needs -------------------------------------------------------------------------------
-# Each change is built in memory first (`new_need`, `with_draft`, `with_status`, `removed`)
-# and written by a `write_*` function inside the caller's transaction: the service publishes
-# the activity built from the changed need and writes the change in that same transaction
-# (`publish(..., also=...)`), so followers hear of every change that was stored, and of no
-# other. The async functions below write one change on its own.
-def new_need(draft: NeedDraft, *, event_id: int | None, now: float) -> LocalNeed:
-    """A need to post (open, published now) with a fresh uuid; its id is known once written."""
-    return LocalNeed(0, str(uuid_module.uuid4()), draft, event_id, "open", now, None, now, None,
-                     None, None)
-
-
-def with_draft(need: LocalNeed, draft: NeedDraft, *, event_id: int | None,
-               now: float) -> LocalNeed:
-    return replace(need, draft=draft, event_id=event_id, updated_at=now)
-
-
-def with_status(need: LocalNeed, status: str, *, now: float) -> LocalNeed:
-    """The need moved to `status`: filled or closed now; reopened, it is neither any more."""
-    if status not in STATUSES:
-        raise ValueError(f"unknown need status {status!r}")
-    if status in LIVE_STATUSES:
-        return replace(need, status=status, updated_at=now, filled_at=None, closed_at=None)
-    if status == "filled":
-        return replace(need, status=status, updated_at=now, filled_at=now)
-    return replace(need, status=status, updated_at=now, closed_at=now)  # closed, cancelled
-
-
-def removed(need: LocalNeed, *, now: float) -> LocalNeed:
-    return replace(need, deleted_at=now, updated_at=now)
-
-
-def _local_values(need: LocalNeed) -> dict[str, Any]:
-    return {**_column_values(need.draft), "private_notes": need.draft.private_notes,
-            "event_id": need.event_id}
-
-
-def write_new_need(conn: sqlite3.Connection, need: LocalNeed) -> int:
-    """Insert a need from `new_need`; its row id."""
-    values = _local_values(need)
+# Each change is written by a `write_*` function inside the caller's transaction; the service
+# reads the need back there (`get_need_in`) and queues the activity telling followers, built
+# from the row as written (`hub.needs.publish`), so followers hear of every change that was
+# stored, and of no other, and never of a state a concurrent change had already replaced.
+# The async functions below write one change on its own.
+def write_new_need(conn: sqlite3.Connection, draft: NeedDraft, *, event_id: int | None,
+                   now: float) -> int:
+    """Insert an open need, published now, with a fresh uuid; its row id."""
+    values = _local_values(draft, event_id)
     names = ", ".join(values)
     marks = ", ".join("?" for _ in values)
     cursor = conn.execute(
         f"INSERT INTO needs (uuid, {names}, status, created_at, published_at) "
-        f"VALUES (?, {marks}, ?, ?, ?)",
-        (need.uuid, *values.values(), need.status, need.created_at, need.published_at))
+        f"VALUES (?, {marks}, 'open', ?, ?)",
+        (str(uuid_module.uuid4()), *values.values(), now, now))
     return int(cursor.lastrowid or 0)
 
 
-def write_draft(conn: sqlite3.Connection, need: LocalNeed) -> bool:
-    """Store an edited need (`with_draft`); False if it was removed meanwhile."""
-    values = _local_values(need)
+def write_draft(conn: sqlite3.Connection, need_id: int, draft: NeedDraft, *,
+                event_id: int | None, now: float) -> bool:
+    """Store an edited draft; False if the need was removed meanwhile."""
+    values = _local_values(draft, event_id)
     assignments = ", ".join(f"{name} = ?" for name in values)
     return conn.execute(
         f"UPDATE needs SET {assignments}, updated_at = ? WHERE id = ? AND deleted_at IS NULL",
-        (*values.values(), need.updated_at, need.id)).rowcount > 0
+        (*values.values(), now, need_id)).rowcount > 0
 
 
-def write_status(conn: sqlite3.Connection, before: LocalNeed, after: LocalNeed) -> bool:
-    """Store a move (`with_status`) from `before`; False if the need's status changed (or it
-    was removed) meanwhile: the caller re-reads and decides again."""
+def write_status(conn: sqlite3.Connection, need: LocalNeed, status: str, *, now: float) -> bool:
+    """Move the need from its status as read (`need.status`) to `status`, recording when it
+    was filled or closed (reopened, it is neither any more); False if its status changed or
+    it was removed meanwhile: the caller re-reads and decides again."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown need status {status!r}")
+    extra = {"filled": ", filled_at = :now",
+             "closed": ", closed_at = :now", "cancelled": ", closed_at = :now"}.get(status, "")
+    if status in LIVE_STATUSES:
+        extra = ", filled_at = NULL, closed_at = NULL"
     return conn.execute(
-        "UPDATE needs SET status = ?, updated_at = ?, filled_at = ?, closed_at = ? "
-        "WHERE id = ? AND status = ? AND deleted_at IS NULL",
-        (after.status, after.updated_at, after.filled_at, after.closed_at, before.id,
-         before.status)).rowcount > 0
+        f"UPDATE needs SET status = :status, updated_at = :now{extra} "
+        "WHERE id = :id AND status = :before AND deleted_at IS NULL",
+        {"status": status, "now": now, "id": need.id, "before": need.status}).rowcount > 0
 
 
-def write_removal(conn: sqlite3.Connection, need: LocalNeed) -> bool:
-    """Mark the need removed (`removed`; its URL then answers 410 with a Tombstone); False
-    if it already was."""
+def write_removal(conn: sqlite3.Connection, need_id: int, *, now: float) -> bool:
+    """Mark the need removed (its URL then answers 410 with a Tombstone); False if it
+    already was."""
     return conn.execute("UPDATE needs SET deleted_at = ?, updated_at = ? "
-                        "WHERE id = ? AND deleted_at IS NULL",
-                        (need.deleted_at, need.updated_at, need.id)).rowcount > 0
+                        "WHERE id = ? AND deleted_at IS NULL", (now, now, need_id)).rowcount > 0
+
+
+def get_need_in(conn: sqlite3.Connection, need_id: int) -> LocalNeed | None:
+    """`get_need_by_id` inside the caller's transaction."""
+    row = conn.execute(_SELECT_LOCAL + "WHERE n.id = ?", (need_id,)).fetchone()
+    return None if row is None else _local(row)
+
+
+def _local_values(draft: NeedDraft, event_id: int | None) -> dict[str, Any]:
+    return {**_column_values(draft), "private_notes": draft.private_notes, "event_id": event_id}
 
 
 async def add_need(db: Database, draft: NeedDraft, *, event_id: int | None = None,
                    now: float | None = None) -> LocalNeed:
     """Store a new open need (published now) with a fresh uuid."""
-    need = new_need(draft, event_id=event_id, now=time.time() if now is None else now)
-    return replace(need, id=await db.run_in_writer(write_new_need, need))
+    now = time.time() if now is None else now
+    need_id = await db.run_in_writer(lambda conn: write_new_need(conn, draft, event_id=event_id,
+                                                                 now=now))
+    return await _stored(db, need_id)
 
 
 async def get_need(db: Database, need_uuid: str) -> LocalNeed | None:
@@ -229,26 +217,34 @@ async def get_need_by_id(db: Database, need_id: int) -> LocalNeed | None:
 async def update_need(db: Database, need: LocalNeed, draft: NeedDraft, *,
                       event_id: int | None, now: float | None = None) -> LocalNeed | None:
     """Store an edited draft; None if the need was deleted meanwhile."""
-    edited = with_draft(need, draft, event_id=event_id, now=time.time() if now is None else now)
-    if not await db.run_in_writer(write_draft, edited):
+    now = time.time() if now is None else now
+    if not await db.run_in_writer(lambda conn: write_draft(conn, need.id, draft,
+                                                           event_id=event_id, now=now)):
         return None
-    return await get_need_by_id(db, need.id)
+    return await _stored(db, need.id)
 
 
 async def set_status(db: Database, need: LocalNeed, status: str, *,
                      now: float | None = None) -> LocalNeed | None:
     """Move the need from its current status to `status`, recording when it was filled or
     closed. None if its status changed meanwhile (the caller re-reads and decides again)."""
-    moved = with_status(need, status, now=time.time() if now is None else now)
-    if not await db.run_in_writer(write_status, need, moved):
+    now = time.time() if now is None else now
+    if not await db.run_in_writer(lambda conn: write_status(conn, need, status, now=now)):
         return None
-    return await get_need_by_id(db, need.id)
+    return await _stored(db, need.id)
 
 
 async def delete_need(db: Database, need: LocalNeed, *, now: float | None = None) -> bool:
     """Mark the need removed (its URL then answers 410 with a Tombstone)."""
-    return bool(await db.run_in_writer(
-        write_removal, removed(need, now=time.time() if now is None else now)))
+    now = time.time() if now is None else now
+    return bool(await db.run_in_writer(lambda conn: write_removal(conn, need.id, now=now)))
+
+
+async def _stored(db: Database, need_id: int) -> LocalNeed:
+    need = await get_need_by_id(db, need_id)
+    if need is None:
+        raise LookupError(f"need {need_id} vanished after it was written")
+    return need
 
 
 async def list_needs(db: Database, *, statuses: tuple[str, ...] | None = None,

@@ -48,21 +48,28 @@ async def get_poll(db: Database, poll_uuid: str) -> Poll | None:
 
 async def record_vote(db: Database, poll: Poll, actor_id: str, choice: str,
                       note_id: str) -> bool:
-    """Store (or change) a voter's choice; False if that choice was already recorded from
-    another vote. The same vote (`note_id`) again is True: it is being processed again after
-    a stop, and what follows the count (the answer, its confirmation) may not have happened."""
+    """Store (or change) a voter's choice; True if it must now be answered: a new choice, or
+    this same vote (`note_id`) again before `vote_answered` (it is being processed again
+    after a stop). False for a choice already recorded from another vote, or answered."""
     now = time.time()
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "INSERT INTO poll_votes (poll_id, actor_id, choice, note_id, voted_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (poll_id, actor_id) DO UPDATE SET "
-            "choice = excluded.choice, note_id = excluded.note_id, voted_at = excluded.voted_at "
-            "WHERE choice != excluded.choice OR note_id = excluded.note_id RETURNING id",
+            "choice = excluded.choice, note_id = excluded.note_id, voted_at = excluded.voted_at, "
+            "answered_at = NULL WHERE choice != excluded.choice "
+            "OR (note_id = excluded.note_id AND answered_at IS NULL) RETURNING id",
             (poll.id, actor_id, choice, note_id, now))
         changed = await cursor.fetchone() is not None
         if changed:
             await conn.execute("UPDATE polls SET updated_at = ? WHERE id = ?", (now, poll.id))
         return changed
+
+
+async def vote_answered(db: Database, poll: Poll, actor_id: str, note_id: str) -> None:
+    """The vote has been answered and the voter told: processing it again does nothing."""
+    await db.execute("UPDATE poll_votes SET answered_at = ? WHERE poll_id = ? AND actor_id = ? "
+                     "AND note_id = ?", (time.time(), poll.id, actor_id, note_id))
 
 
 async def vote_counts(db: Database, poll_id: int) -> dict[str, int]:

@@ -8,8 +8,12 @@ from datetime import date
 from typing import Any
 
 import aiohttp
+import orjson
+import pytest
 
+from hub.needs import service
 from hub.store import audit
+from hub.store import follows as follow_store
 from tests.hub.events.factories import draft_input
 from tests.hub.needs.factories import (
     NEIGHBOUR_NOTES,
@@ -231,7 +235,8 @@ async def test_a_change_is_stored_only_with_the_activity_that_tells_followers(
 
     await hub.hub.db.execute("CREATE TEMP TRIGGER no_outbox BEFORE INSERT ON outbox "
                              "BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
-    for method, url, data in (("POST", path + "/status", {"status": "cancelled"}),
+    for method, url, data in (("POST", "/api/v1/needs?confirm=true", one_off_need()),
+                              ("POST", path + "/status", {"status": "cancelled"}),
                               ("POST", path + "/status", {"status": "filled"}),
                               ("PATCH", path + "?confirm=true", {"title": "Changed"}),
                               ("DELETE", path, None)):
@@ -239,6 +244,7 @@ async def test_a_change_is_stored_only_with_the_activity_that_tells_followers(
         assert status == 500, (method, url)
     status, body = await hub.api("GET", path)
     assert status == 200 and body["status"] == "open" and body["title"] == need["title"]
+    assert await hub.hub.db.fetchval("SELECT count(*) FROM needs") == 1
     await hub.hub.db.execute("DROP TRIGGER temp.no_outbox")
 
     await hub.hub.db.execute("CREATE TEMP TRIGGER no_move BEFORE UPDATE ON needs "
@@ -251,3 +257,44 @@ async def test_a_change_is_stored_only_with_the_activity_that_tells_followers(
     status, body = await hub.api("POST", path + "/status", {"status": "cancelled"})
     assert status == 200 and body["status"] == "cancelled"
     assert await _outbox_types(hub, need["id"]) == ["Create", "Delete"]
+
+
+async def _last_update(hub: RunningHub) -> dict[str, Any]:
+    body = await hub.hub.db.fetchval("SELECT body FROM outbox ORDER BY id DESC LIMIT 1")
+    return orjson.loads(body)["object"]
+
+
+async def test_an_edit_racing_a_move_tells_followers_the_need_as_stored(
+        hubs: HubFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each activity is built from the need as written in its own transaction: an edit whose
+    # checks were under way when staff marked the need filled says "filled", not "open".
+    hub = await hubs("north")
+    need = await _post_need(hub, one_off_need())
+    checks = service._prepare
+
+    async def move_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        prepared = await checks(*args, **kwargs)
+        monkeypatch.setattr(service, "_prepare", checks)
+        await service.change_status(hub.hub, need["id"], "filled")
+        return prepared
+
+    monkeypatch.setattr(service, "_prepare", move_meanwhile)
+    edited, _ = await service.update_need(hub.hub, need["id"], {"title": "New title"},
+                                          confirmed=True)
+    assert (edited.status, edited.draft.title) == ("filled", "New title")
+    sent = await _last_update(hub)
+    assert (sent["ch:needStatus"], sent["name"]) == ("filled", "New title")
+
+    # And a move whose followers were being read when an edit landed sends the new text.
+    followers = follow_store.follower_inboxes
+
+    async def edit_meanwhile(db: Any) -> list[str]:
+        monkeypatch.setattr(follow_store, "follower_inboxes", followers)
+        await service.update_need(hub.hub, need["id"], {"title": "Newer title"},
+                                  confirmed=True)
+        return await followers(db)
+
+    monkeypatch.setattr(follow_store, "follower_inboxes", edit_meanwhile)
+    await service.change_status(hub.hub, need["id"], "closed")
+    sent = await _last_update(hub)
+    assert (sent["ch:needStatus"], sent["name"]) == ("closed", "Newer title")

@@ -321,6 +321,13 @@ async def test_a_vote_recorded_before_a_stop_is_answered_when_processed_again(
     await received(remote, dm_to(voter, "You're going"), "vee's confirmation")
     assert [(p["actor"], p["state"]) for p in
             (await participants(running, event))["items"]] == [(voter.id, "going")]
+    # Processed again once answered (the inbox retries an activity whose later steps
+    # failed), it is not answered or confirmed again.
+    await wait_until(lambda: running.hub.db.fetchval(
+        "SELECT answered_at FROM poll_votes WHERE note_id = ?", (vote["id"],)),
+        what="the vote marked answered")
+    assert not await poll_store.record_vote(running.hub.db, stored, voter.id, "going",
+                                            vote["id"])
     # A second vote for the same option, in a new Note, is a repeat: nothing more happens.
     again = {**vote, "id": f"{voter.id}#votes/2"}
     await post(running, voter, {"@context": MASTODON_CONTEXT, "id": f"{again['id']}/activity",

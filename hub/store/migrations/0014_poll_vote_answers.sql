@@ -1,0 +1,4 @@
+-- When a poll vote was answered (its place taken or given up, and the voter told), so a vote
+-- processed again (after a stop, or a retry) is answered once: see hub/store/polls.py.
+ALTER TABLE poll_votes ADD COLUMN answered_at REAL;
+UPDATE poll_votes SET answered_at = voted_at;
