@@ -9,6 +9,7 @@ from hub.jobs import (
     mail_notices,
     reminders,
     retention,
+    rsvp_notices,
     volunteer_mail,
 )
 from hub.jobs.runner import JobRunner
@@ -21,7 +22,8 @@ def build_runner(hub: Hub) -> JobRunner:
                         reminders.plan_reminders, mail_notices.plan_mail_notices,
                         volunteer_mail.plan_volunteer_mail,
                         check_reminders.plan_check_reminders,
-                        exchange.plan_exchange_sweep, retention.plan_retention]
+                        exchange.plan_exchange_sweep, retention.plan_retention,
+                        rsvp_notices.plan_owed_notices]
     runner.handlers.update({
         "digest": digest.run_digest,
         "series_topup": digest.run_series_topup,
@@ -31,5 +33,6 @@ def build_runner(hub: Hub) -> JobRunner:
         "check_reminder": check_reminders.run_check_reminder,
         "exchange_sweep": exchange.run_exchange_sweep,
         "retention": retention.run_retention,
+        "rsvp_notice": rsvp_notices.run_owed_notice,
     })
     return runner

@@ -22,7 +22,7 @@ from federation.errors import FederationError
 from hub.activitypub.rsvp import Recipient, direct_message, join_answer, join_echo
 from hub.events.summary import when_text
 from hub.runtime import Hub
-from hub.services.outbox import send_to_actor
+from hub.services.outbox import Also, send_to_actor
 from hub.store import participants as store
 from hub.store.events import Event
 from hub.store.participants import Participant
@@ -102,22 +102,24 @@ async def recipient(hub: Hub, actor_id: str) -> Recipient | None:
 
 
 async def send_dm(hub: Hub, event: Event | None, actor_id: str, lines: list[str], *,
-                  in_reply_to: str | None = None) -> bool:
-    """A direct message to one fediverse person; False if their actor cannot be had."""
+                  in_reply_to: str | None = None, also: Also | None = None) -> bool:
+    """A direct message to one fediverse person; False if their actor cannot be had.
+    `also` writes in the transaction that queues it."""
     to = await recipient(hub, actor_id)
     if to is None:
         return False
     activity = direct_message(hub.urls, to, lines, note_id=dm_id(hub, event),
                               when=time.time(), in_reply_to=in_reply_to)
-    await send_to_actor(hub, activity, actor_id)
+    await send_to_actor(hub, activity, actor_id, also=also)
     return True
 
 
 async def answer_join(hub: Hub, event: Event, join: dict[str, Any], kind: str,
-                      lines: list[str] | None = None) -> None:
+                      lines: list[str] | None = None, *, also: Also | None = None) -> None:
     """Accept / TentativeAccept / Reject / Ignore of a Join, to its sender."""
     text = " ".join(lines) if lines else None
-    await send_to_actor(hub, join_answer(hub.urls, kind, join, text=text), join["actor"])
+    await send_to_actor(hub, join_answer(hub.urls, kind, join, text=text), join["actor"],
+                        also=also)
 
 
 def _stored_join(hub: Hub, event: Event, participant: Participant) -> dict[str, Any] | None:
@@ -129,30 +131,37 @@ def _stored_join(hub: Hub, event: Event, participant: Participant) -> dict[str, 
 async def tell(hub: Hub, event: Event, participant: Participant, news: str, *,
                position: int | None = None, link: str | None = None,
                join: dict[str, Any] | None = None, channel: str | None = None,
-               in_reply_to: str | None = None) -> None:
+               in_reply_to: str | None = None, notice: int | None = None) -> bool:
     """Tell a participant some news (going, waitlisted, promoted, declined...) on their
-    channel: their Join if they sent one, else a direct message, else email (later)."""
+    channel: their Join if they sent one, else a direct message, else email (later). With
+    `notice`, the news was owed (written with the change): it is marked sent with the
+    message, and not sent if it was already. False if nothing could be sent now."""
     join = join or _stored_join(hub, event, participant)
-    channel = channel or ("activitypub" if join else "dm" if participant.actor_id else "email")
+    channel = channel or ("activitypub" if join else store.channel_for(participant))
     if news == "waitlisted" and position is None:
         position = await store.waitlist_position(hub.db, participant)
     lines = lines_for(event, news, position=position, link=link,
                       event_url=hub.urls.event(event.uuid))
-    if channel == "activitypub" and join is not None:
-        kind = JOIN_ANSWERS.get(news)
-        if kind is None:
-            return
-        await answer_join(hub, event, join, kind, lines[:1])
-    elif channel == "dm" and participant.actor_id:
-        reply_to = in_reply_to if in_reply_to is not None else participant.reply_to
-        if not await send_dm(hub, event, participant.actor_id, lines, in_reply_to=reply_to):
-            return
-    else:
-        # No mailer yet: the row waits for it, with the private link it needs.
+    record = store.notified(participant.id, news, channel, notice=notice)
+    try:
+        if channel == "activitypub" and join is not None:
+            kind = JOIN_ANSWERS.get(news)
+            if kind is None:
+                return False
+            await answer_join(hub, event, join, kind, lines[:1], also=record)
+            return True
+        if channel == "dm" and participant.actor_id:
+            reply_to = in_reply_to if in_reply_to is not None else participant.reply_to
+            return await send_dm(hub, event, participant.actor_id, lines, in_reply_to=reply_to,
+                                 also=record)
+    except store.AlreadyTold:
+        return True
+    if notice is None:
+        # No mailer yet: the row waits for it, with the private link it needs. (A notice
+        # owed by email is such a row already.)
         await store.add_notification(hub.db, participant.id, news, "email", detail=link,
                                      sent=False)
-        return
-    await store.add_notification(hub.db, participant.id, news, channel)
+    return True
 
 
 async def confirm(hub: Hub, event: Event, actor_id: str, outcome: Outcome, *,

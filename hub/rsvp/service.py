@@ -187,14 +187,15 @@ async def _run(hub: Hub, event: Event, key: str | None, decide: store.Decide,
                new: NewParticipant | None = None, token: str | None = None) -> Outcome:
     applied = await store.apply_change(hub.db, event.id, key, decide, new)
     outcome = _outcome(applied, event.external_url, token)
-    await settle(hub, event, applied.promoted)
+    await settle(hub, event, applied)
     return outcome
 
 
-async def settle(hub: Hub, event: Event, promoted: tuple[Participant, ...]) -> None:
-    """After a change: tell whoever was promoted, and followers the new counts."""
-    for participant in promoted:
-        await messages.tell(hub, event, participant, "promoted")
+async def settle(hub: Hub, event: Event, applied: store.Applied) -> None:
+    """After a change: tell whoever was promoted (the notices owed them), and followers the
+    new counts."""
+    for participant, notice in zip(applied.promoted, applied.notices, strict=True):
+        await messages.tell(hub, event, participant, "promoted", notice=notice)
     await publish_counts(hub, event.id)
 
 

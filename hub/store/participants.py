@@ -102,6 +102,7 @@ class Applied:
     going_before: int
     going_after: int
     position: int | None    # the person's place on the waitlist, from 1
+    notices: tuple[int, ...] = ()  # the "promoted" notice owed to each of `promoted`
 
 
 Decide = Callable[[Snapshot], Change]
@@ -207,7 +208,10 @@ def _apply(conn: sqlite3.Connection, event_id: int, key: str | None, decide: Dec
         conn.execute("INSERT OR REPLACE INTO rsvp_count_changes (event_id, changed_at) "
                      "VALUES (?, ?)", (event_id, now))
     position = _position(conn, after) if after and after.state == "waitlisted" else None
-    return Applied(change, before, after, promoted, going, going_after, position)
+    # Someone promoted is not waiting for an answer: what they are owed is written with the
+    # promotion, so a stop before it is sent leaves it to `owed_notices`, not lost.
+    notices = tuple(_owe(conn, p, "promoted", now) for p in promoted)
+    return Applied(change, before, after, promoted, going, going_after, position, notices)
 
 
 async def apply_change(db: Database, event_id: int, person_key: str | None, decide: Decide,
@@ -286,6 +290,41 @@ def claim_count_change(conn: sqlite3.Connection, event_id: int) -> bool:
                         (event_id,)).fetchone() is not None
 
 
+def channel_for(participant: Participant) -> str:
+    """How someone is told their news: an answer to their `Join` if they sent one, else a
+    direct message if they came with a fediverse account, else email."""
+    if participant.join_id and participant.actor_id:
+        return "activitypub"
+    return "dm" if participant.actor_id else "email"
+
+
+def _owe(conn: sqlite3.Connection, participant: Participant, news: str, now: float) -> int:
+    return int(conn.execute(
+        "INSERT INTO rsvp_notifications (participant_id, news, channel, created_at) "
+        "VALUES (?, ?, ?, ?)", (participant.id, news, channel_for(participant), now)).lastrowid
+        or 0)
+
+
+class AlreadyTold(Exception):
+    """A notice owed was sent meanwhile (by the sweep, or the request that owed it)."""
+
+
+def notified(participant_id: int, news: str, channel: str, *,
+             notice: int | None = None) -> Callable[[sqlite3.Connection], None]:
+    """What records a message sent, in the transaction that queues it: the notice owed
+    (`notice`) marked sent, AlreadyTold if it was (nothing is then queued), or a new row."""
+    def record(conn: sqlite3.Connection) -> None:
+        now = time.time()
+        if notice is None:
+            conn.execute("INSERT INTO rsvp_notifications (participant_id, news, channel, "
+                         "created_at, sent_at) VALUES (?, ?, ?, ?, ?)",
+                         (participant_id, news, channel, now, now))
+        elif conn.execute("UPDATE rsvp_notifications SET sent_at = ? WHERE id = ? AND "
+                          "sent_at IS NULL", (now, notice)).rowcount == 0:
+            raise AlreadyTold
+    return record
+
+
 async def add_notification(db: Database, participant_id: int, news: str, channel: str, *,
                            detail: str | None = None, sent: bool = True) -> int:
     now = time.time()
@@ -293,6 +332,21 @@ async def add_notification(db: Database, participant_id: int, news: str, channel
         "INSERT INTO rsvp_notifications (participant_id, news, channel, detail, created_at, "
         "sent_at) VALUES (?, ?, ?, ?, ?, ?)",
         (participant_id, news, channel, detail, now, now if sent else None))
+
+
+async def owed_notices(db: Database, *, created_before: float,
+                       created_after: float) -> list[int]:
+    """Fediverse notices owed and not sent (their request stopped before sending them)."""
+    rows = await db.fetchall(
+        "SELECT id FROM rsvp_notifications WHERE channel IN ('activitypub', 'dm') AND "
+        "sent_at IS NULL AND created_at < ? AND created_at > ? ORDER BY id LIMIT 500",
+        (created_before, created_after))
+    return [int(row["id"]) for row in rows]
+
+
+async def get_notice(db: Database, notice_id: int) -> dict[str, Any] | None:
+    row = await db.fetchone("SELECT * FROM rsvp_notifications WHERE id = ?", (notice_id,))
+    return None if row is None else dict(row)
 
 
 async def list_notifications(db: Database, participant_id: int) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ Mobilizon-, Friendica- and Mastodon-shaped activities, signed as those servers s
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,6 +11,10 @@ from typing import Any
 import aiohttp
 
 from hub.activitypub.context import AS_PUBLIC
+from hub.jobs.registry import build_runner
+from hub.rsvp import service as rsvp
+from hub.store import events as event_store
+from hub.store import participants as participant_store
 from hub.store import polls as poll_store
 from tests.hub.events.factories import draft_input
 from tests.support.hubs import RunningHub, wait_until
@@ -116,6 +121,45 @@ async def test_mobilizon_join_leave_and_the_waitlist(hubs: HubFactory,
     # And the event's counts went to followers as Updates (here: the event JSON has them).
     status, fresh = await running.api("GET", f"/api/v1/events/{event['id']}")
     assert (status, fresh["going"], fresh["waitlisted"]) == (200, 1, 0)
+
+
+async def test_a_promotion_whose_request_stopped_is_still_told(
+        hubs: HubFactory, remote: RemoteServer) -> None:
+    # Someone promoted from the waitlist is owed a message, written with the promotion. If
+    # the request stopped after its transaction, before sending it, the job runner sends it
+    # a minute later, once.
+    running = await hubs()
+    event = await new_event(running, capacity=1)
+    ada, bo = remote.actor("ada"), remote.actor("bo")
+    await post(running, ada, mobilizon_join(ada, event["url"]))
+    bo_join = mobilizon_join(bo, event["url"])
+    await post(running, bo, bo_join)
+    await received(remote, answer_to("TentativeAccept", bo_join), "bo waitlisted")
+    db = running.hub.db
+    key = await db.fetchval("SELECT person_key FROM participants WHERE actor_id = ?", (ada.id,))
+    stored = await event_store.get_event(db, event["id"])
+    assert stored is not None
+    # ada leaves: the change is written, and then the request stops (nothing is sent).
+    applied = await participant_store.apply_change(db, stored.id, key, rsvp.decide_leave)
+    assert [p.actor_id for p in applied.promoted] == [bo.id] and len(applied.notices) == 1
+    accepts = "SELECT count(*) FROM outbox WHERE type = 'Accept'"
+    before = await db.fetchval(accepts)
+    runner = build_runner(running.hub)
+    await runner.tick()  # too soon: the request that owes it may still be sending it
+    assert await db.fetchval(accepts) == before
+    runner.clock = lambda: time.time() + 61
+    await runner.tick()
+    await received(remote, answer_to("Accept", bo_join), "Accept of bo's Join")
+    await runner.tick()
+
+    async def all_sent() -> bool:
+        return await db.fetchval("SELECT count(*) FROM deliveries WHERE state = 'pending'") == 0
+
+    await wait_until(all_sent, what="the deliveries sent")
+    assert len([a for a in remote.received if answer_to("Accept", bo_join)(a)]) == 1
+    sent = await db.fetchval("SELECT sent_at FROM rsvp_notifications WHERE id = ?",
+                             (applied.notices[0],))
+    assert sent is not None
 
 
 async def test_a_join_to_an_event_without_signup_is_ignored(hubs: HubFactory,
