@@ -200,11 +200,16 @@ async def offer_sent_for_ask(db: Database, ask_id: int) -> OfferSent | None:
 
 async def standing_offers_sent(db: Database, volunteer_id: int) -> list[OfferSent]:
     """The offers made for a volunteer that still stand (open or accepted)."""
-    rows = await db.fetchall(
-        "SELECT o.* FROM offers_sent o JOIN asks a ON a.id = o.ask_id "
-        "WHERE a.volunteer_id = ? AND o.status IN ('offered', 'accepted') ORDER BY o.id",
-        (volunteer_id,))
-    return [_sent(r) for r in rows]
+    return [_sent(r) for r in await db.fetchall(_STANDING, (volunteer_id,))]
+
+
+def any_standing_in(conn: sqlite3.Connection, volunteer_id: int) -> bool:
+    """`standing_offers_sent` is not empty, read in the caller's transaction."""
+    return conn.execute(_STANDING, (volunteer_id,)).fetchone() is not None
+
+
+_STANDING = ("SELECT o.* FROM offers_sent o JOIN asks a ON a.id = o.ask_id "
+             "WHERE a.volunteer_id = ? AND o.status IN ('offered', 'accepted') ORDER BY o.id")
 
 
 def write_recall_contact_notes(conn: sqlite3.Connection, volunteer_id: int, now: float) -> int:

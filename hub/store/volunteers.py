@@ -19,7 +19,7 @@ import aiosqlite
 import orjson
 
 from hub.store.db import Database
-from hub.store.offers import write_recall_contact_notes
+from hub.store.offers import any_standing_in, write_recall_contact_notes
 from hub.volunteers.model import CONSENTS, Check, Profile, StaffRecord, TrainingInput
 from hub.volunteers.model import CheckInput as CheckIn
 
@@ -230,8 +230,14 @@ async def volunteer_for_actor(db: Database, actor_id: str) -> Volunteer | None:
     return None if row is None else _volunteer(row)
 
 
+class OffersStillStand(Exception):
+    """An offer made for the volunteer stands: it must be withdrawn before the erasure (the
+    neighbour would otherwise keep it, or a match, for good)."""
+
+
 async def delete_volunteer(db: Database, volunteer: Volunteer) -> float:
-    """Erase the volunteer; only the tombstone (random ids and the time) remains.
+    """Erase the volunteer; only the tombstone (random ids and the time) remains. Raises
+    OffersStillStand, erasing nothing, while an offer made for them stands.
 
     The database overwrites deleted content with zeros (`secure_delete`, see db.py), and the
     write-ahead log, which still holds the pages as they were before, is checkpointed into
@@ -239,6 +245,8 @@ async def delete_volunteer(db: Database, volunteer: Volunteer) -> float:
     now = time.time()
 
     def erase(conn: sqlite3.Connection) -> None:
+        if any_standing_in(conn, volunteer.id):
+            raise OffersStillStand  # a yes landed after they were withdrawn
         # Before the cascade takes the offers: our contact notes about them go too.
         write_recall_contact_notes(conn, volunteer.id, now)
         conn.execute("INSERT INTO volunteer_tombstones (uuid, pseudonym, deleted_at) "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from federation.errors import NotFound
+from federation.errors import FederationError, NotFound
 from hub.exchange.offers import withdraw_before_erasure
 from hub.needs.pool import volunteers_changed
 from hub.runtime import Hub
@@ -41,6 +41,15 @@ class Gone(NotFound):
     """The volunteer asked to be deleted; only a tombstone is left."""
 
     status = 410
+
+
+class ErasureRaced(FederationError):
+    """New offers for the volunteer kept being made while they were being erased."""
+
+    status = 409
+
+
+_ERASE_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -111,9 +120,18 @@ async def update(db: Database, volunteer: Volunteer, data: dict[str, Any],
 
 
 async def delete(hub: Hub, volunteer: Volunteer, actor: Actor) -> float:
-    """Erase a volunteer; the neighbours holding an offer for them hear `Undo` first."""
-    await withdraw_before_erasure(hub, volunteer.id, now=time.time())
-    deleted_at = await store.delete_volunteer(hub.db, volunteer)
+    """Erase a volunteer; the neighbours holding an offer for them hear `Undo` first. A yes
+    that lands between the withdrawals and the erasure makes a new offer: it is withdrawn
+    in turn (the erasure's transaction checks that none stands)."""
+    for _ in range(_ERASE_TRIES):
+        await withdraw_before_erasure(hub, volunteer.id, now=time.time())
+        try:
+            deleted_at = await store.delete_volunteer(hub.db, volunteer)
+            break
+        except store.OffersStillStand:
+            continue
+    else:
+        raise ErasureRaced("offers for this volunteer kept being made; erase them again")
     volunteers_changed(hub.db, [volunteer.uuid])
     await audit_action(hub.db, actor, "volunteer.delete", volunteer.uuid)
     return deleted_at

@@ -14,8 +14,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from aiohttp import web
 from yarl import URL
 
@@ -27,6 +29,7 @@ from hub.store import matches as match_store
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
 from hub.store import volunteers as volunteer_store
+from hub.volunteers import service as volunteer_service
 from tests.hub.exchange.factories import check, enhanced_need, volunteer
 from tests.hub.exchange.test_offers import (
     _answer,
@@ -288,6 +291,37 @@ async def test_erasing_a_volunteer_withdraws_their_standing_offers(
     await _erase_wen(x.b)
     assert await offer_store.get_offer_sent(x.b.hub.db, x.offer.offer_id) is None
     await _match_ended(x.a, x.match_uuid)
+
+
+async def test_a_yes_landing_during_an_erasure_is_withdrawn_too(
+        hubs: HubFactory, smtp: FakeSmtp, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The erasure withdraws the standing offers, then erases in a transaction of its own. A
+    # yes that lands in between makes a new offer; the erasure sees it and withdraws it too.
+    a, b, need, _, _ = await _offered(hubs, smtp)
+    [wen] = await volunteer_store.list_volunteers(b.hub.db)
+    status, second = await a.api("POST", "/api/v1/needs", enhanced_need())
+    assert status == 201, second
+    await wait_until(lambda: need_store.get_remote_need(b.hub.db, second["url"]),
+                     what="the second need at B")
+    sent = len(smtp.messages)
+    status, asked = await b.api("POST", "/api/v1/neighbour-needs/asks",
+                                {"need": second["url"], "volunteer": wen.uuid})
+    assert status == 201, asked
+    link = await wait_until(lambda: _link(SimpleNamespace(messages=smtp.messages[sent:])),
+                            what="the second ask email")  # the messages since
+    withdraw = volunteer_service.withdraw_before_erasure
+
+    async def yes_meanwhile(*args: Any, **kwargs: Any) -> int:
+        withdrawn = await withdraw(*args, **kwargs)
+        monkeypatch.setattr(volunteer_service, "withdraw_before_erasure", withdraw)
+        assert await _answer(link, "yes", b.base_url) == 200  # a new offer
+        return withdrawn
+
+    monkeypatch.setattr(volunteer_service, "withdraw_before_erasure", yes_meanwhile)
+    await _erase_wen(b)
+    for each in (need, second):
+        await wait_until(lambda n=each: _offer_status(a, n, "withdrawn"),
+                         what=f"the offer for {each['title']} withdrawn at A")
 
 
 async def test_an_erasure_is_not_stopped_by_a_neighbour_it_cannot_tell(
