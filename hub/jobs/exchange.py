@@ -1,8 +1,9 @@
 """The matching sweep, every few minutes: asks and offers nobody answered in time expire,
-offers left open on needs that closed are declined, and under the `auto_ask_top` policy the
-best candidates for each of this hub's open needs not yet asked about are asked. A
-neighbour's need is asked about only by staff: offering a volunteer to another hub, whose yes
-releases their contact on that hub's Accept, is a staff decision."""
+offers left open on needs that closed are declined, needs an accept completed are filled
+(should a stop have come between), and under the `auto_ask_top` policy the best candidates
+for each of this hub's open needs not yet asked about are asked. A neighbour's need is asked
+about only by staff: offering a volunteer to another hub, whose yes releases their contact on
+that hub's Accept, is a staff decision."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hub.exchange.targets import Target
 from hub.runtime import Hub
 from hub.store import asks as ask_store
 from hub.store import jobs as job_store
+from hub.store import matches as match_store
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
 from hub.store.jobs import Job, PlannedJob
@@ -31,10 +33,12 @@ async def plan_exchange_sweep(hub: Hub, now: float) -> int:
 async def run_exchange_sweep(hub: Hub, job: Job, now: float) -> None:
     expired = await asking.expire_due(hub, now) + await offer_store.expire_offers(hub.db, now)
     declined = await decline_left_over(hub)
+    filled = await fill_left_over(hub)
     asked = await auto_ask(hub, now) if hub.settings.auto_ask_top > 0 else 0
-    if expired or declined or asked:
+    if expired or declined or filled or asked:
         log.info("matching sweep: %d asks or offers expired, %d offers on closed needs "
-                 "declined, %d volunteers asked", expired, declined, asked)
+                 "declined, %d needs filled, %d volunteers asked", expired, declined, filled,
+                 asked)
     await job_store.finish(hub.db, job.id)
 
 
@@ -47,6 +51,15 @@ async def decline_left_over(hub: Hub) -> int:
         if need is not None:
             declined += await offers.decline_open_offers(hub, need)
     return declined
+
+
+async def fill_left_over(hub: Hub) -> int:
+    """Needs an accept gave all their volunteers, left open by a stop before the step that
+    fills them: filled now, their other offers declined; how many."""
+    filled = 0
+    for need_id in await match_store.needs_matched_but_open(hub.db):
+        filled += await offers.fill_if_complete(hub, need_id)
+    return filled
 
 
 async def auto_ask(hub: Hub, now: float) -> int:

@@ -34,5 +34,6 @@ def build_runner(hub: Hub) -> JobRunner:
         "exchange_sweep": exchange.run_exchange_sweep,
         "retention": retention.run_retention,
         "rsvp_notice": rsvp_notices.run_owed_notice,
+        "rsvp_counts": rsvp_notices.run_owed_counts,
     })
     return runner

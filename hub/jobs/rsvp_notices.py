@@ -1,15 +1,18 @@
-"""Fediverse notices owed to participants that the request owing them stopped before sending.
+"""What an RSVP change owes that the request making it stopped before sending.
 
-When a place comes free, whoever is promoted is owed a message ("a place came free: you're
-going"), written with the promotion (`rsvp_notifications`, unsent). The request that promoted
-them sends it at once, marking it sent in the same transaction; if that request stopped
-first, this job sends it a minute later. Email notices go by `mail_notices` instead.
+- When a place comes free, whoever is promoted is owed a message ("a place came free: you're
+  going"), written with the promotion (`rsvp_notifications`, unsent). The request that
+  promoted them sends it at once, marking it sent in the same transaction; if that request
+  stopped first, this job sends it a minute later. Email notices go by `mail_notices`.
+- A change of an event's going count owes followers an `Update` (`rsvp_count_changes`); the
+  request queues it with its claim on the change, and this job does if it did not.
 """
 
 from __future__ import annotations
 
 from federation.errors import Unreachable
 from hub.rsvp import messages
+from hub.rsvp.service import publish_counts
 from hub.runtime import Hub
 from hub.store import events as event_store
 from hub.store import jobs as job_store
@@ -23,9 +26,19 @@ GIVE_UP_AFTER = 3 * 86400.0  # news this old is no longer worth sending
 async def plan_owed_notices(hub: Hub, now: float) -> int:
     owed = await participant_store.owed_notices(
         hub.db, created_before=now - OWED_AFTER, created_after=now - GIVE_UP_AFTER)
+    counts = await participant_store.unsent_count_changes(hub.db,
+                                                           changed_before=now - OWED_AFTER)
+    bucket = int(now // OWED_AFTER)  # a count that changes again is owed again
     return await job_store.plan(hub.db, [
-        PlannedJob(f"rsvp-notice:{notice}", "rsvp_notice", now, {"notice": notice})
-        for notice in owed])
+        *(PlannedJob(f"rsvp-notice:{notice}", "rsvp_notice", now, {"notice": notice})
+          for notice in owed),
+        *(PlannedJob(f"rsvp-counts:{event_id}:{bucket}", "rsvp_counts", now,
+                     {"event": event_id}) for event_id in counts)])
+
+
+async def run_owed_counts(hub: Hub, job: Job, now: float) -> None:
+    await publish_counts(hub, job.payload["event"])  # nothing if another sent it meanwhile
+    await job_store.finish(hub.db, job.id)
 
 
 async def run_owed_notice(hub: Hub, job: Job, now: float) -> None:

@@ -106,6 +106,18 @@ async def matches_for_need(db: Database, need_id: int) -> list[Match]:
     return [_match(r) for r in rows]
 
 
+async def needs_matched_but_open(db: Database) -> list[int]:
+    """Live needs with all the volunteers they want, still open or matching, whose newest
+    match came after their last change: the step that fills a need after an accept did not
+    run (a stop in between). A need staff reopened since is left as they set it."""
+    rows = await db.fetchall(
+        "SELECT n.id FROM needs n JOIN matches m ON m.need_id = n.id AND m.status = 'active' "
+        "WHERE n.status IN ('open', 'matching') AND n.deleted_at IS NULL GROUP BY n.id "
+        "HAVING count(*) >= n.volunteers_wanted "
+        "AND max(m.accepted_at) > coalesce(n.updated_at, n.published_at) ORDER BY n.id")
+    return [int(row["id"]) for row in rows]
+
+
 async def set_contact(db: Database, match_id: int, contact: dict[str, Any],
                       now: float | None = None) -> None:
     await db.execute("UPDATE matches SET contact = ?, contact_at = ? WHERE id = ?",

@@ -277,6 +277,14 @@ async def waitlist_position(db: Database, participant: Participant) -> int | Non
 
 
 # Count changes and notifications -------------------------------------------------------------
+async def unsent_count_changes(db: Database, *, changed_before: float) -> list[int]:
+    """Events whose going count changed before then and whose `Update` was not queued (the
+    request that changed it stopped, or could not queue it)."""
+    rows = await db.fetchall("SELECT event_id FROM rsvp_count_changes WHERE changed_at < ? "
+                             "ORDER BY event_id LIMIT 500", (changed_before,))
+    return [int(row["event_id"]) for row in rows]
+
+
 async def count_changed(db: Database, event_id: int) -> bool:
     """Whether the event's going count changed since its last `Update` was queued."""
     return await db.fetchone("SELECT 1 FROM rsvp_count_changes WHERE event_id = ?",

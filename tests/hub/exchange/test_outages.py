@@ -22,7 +22,7 @@ from aiohttp import web
 from yarl import URL
 
 from hub.exchange.offers import accept_offer
-from hub.jobs.exchange import SWEEP_EVERY, decline_left_over
+from hub.jobs.exchange import SWEEP_EVERY, decline_left_over, fill_left_over
 from hub.jobs.registry import build_runner
 from hub.store import asks as ask_store
 from hub.store import matches as match_store
@@ -281,6 +281,26 @@ async def test_offers_a_closed_need_left_open_are_declined_by_the_sweep(
     assert await decline_left_over(a.hub) == 0
     await wait_until(lambda: _status_at_b(b, offer.offer_id, "rejected"),
                      what="the Reject at B")
+
+
+async def test_a_need_an_accept_completed_is_filled_by_the_sweep(
+        hubs: HubFactory, smtp: FakeSmtp) -> None:
+    # Accepting the offer that completes a need, then filling the need, are separate steps;
+    # after a stop between them the sweep fills it, unless staff changed the need since.
+    a, _, need, _, offer = await _offered(hubs, smtp)
+    assert await a.hub.db.run_in_writer(
+        lambda conn: offer_store.write_accept_received(conn, offer, now=time.time()))
+    runner = build_runner(a.hub)
+    runner.clock = lambda: time.time() + SWEEP_EVERY
+    status, body = await a.api("GET", f"/api/v1/needs/{need['id']}")
+    assert body["status"] == "open"
+    await runner.tick()
+    status, body = await a.api("GET", f"/api/v1/needs/{need['id']}")
+    assert (status, body["status"]) == (200, "filled")
+    # Staff reopen it (they want someone else as well): later sweeps leave it open.
+    status, body = await a.api("POST", f"/api/v1/needs/{need['id']}/status", {"status": "open"})
+    assert (status, body["status"]) == (200, "open")
+    assert await fill_left_over(a.hub) == 0
 
 
 async def test_erasing_a_volunteer_withdraws_their_standing_offers(
