@@ -363,7 +363,11 @@ async def fill_if_complete(hub: Hub, need_id: int) -> bool:
     await decline_open_offers(hub, need)
     await _thank_local_yeses(hub, need, {m.volunteer_id for m in active})
     if need.status in ("open", "matching"):
-        await need_service.change_status(hub, need.uuid, "filled")
+        try:
+            await need_service.change_status(hub, need.uuid, "filled")
+        except need_service.StatusConflict as exc:
+            if exc.current != "filled":  # filled meanwhile (by the sweep) is what we wanted
+                raise
     return True
 
 

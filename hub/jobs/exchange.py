@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from federation.errors import FederationError
 from hub.exchange import asking, offers
 from hub.exchange.targets import Target
 from hub.runtime import Hub
@@ -21,6 +22,7 @@ from hub.store.jobs import Job, PlannedJob
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY = 300.0
+FILL_AFTER = 60.0  # an accept's own request fills its need; the sweep, if it did not
 OPEN = ("open", "matching")
 
 
@@ -33,7 +35,7 @@ async def plan_exchange_sweep(hub: Hub, now: float) -> int:
 async def run_exchange_sweep(hub: Hub, job: Job, now: float) -> None:
     expired = await asking.expire_due(hub, now) + await offer_store.expire_offers(hub.db, now)
     declined = await decline_left_over(hub)
-    filled = await fill_left_over(hub)
+    filled = await fill_left_over(hub, now)
     asked = await auto_ask(hub, now) if hub.settings.auto_ask_top > 0 else 0
     if expired or declined or filled or asked:
         log.info("matching sweep: %d asks or offers expired, %d offers on closed needs "
@@ -53,12 +55,16 @@ async def decline_left_over(hub: Hub) -> int:
     return declined
 
 
-async def fill_left_over(hub: Hub) -> int:
-    """Needs an accept gave all their volunteers, left open by a stop before the step that
-    fills them: filled now, their other offers declined; how many."""
+async def fill_left_over(hub: Hub, now: float) -> int:
+    """Needs an accept gave all their volunteers a minute or more ago, left open by a stop
+    before the step that fills them: filled now, their other offers declined; how many."""
     filled = 0
-    for need_id in await match_store.needs_matched_but_open(hub.db):
-        filled += await offers.fill_if_complete(hub, need_id)
+    for need_id in await match_store.needs_matched_but_open(hub.db,
+                                                           matched_before=now - FILL_AFTER):
+        try:
+            filled += await offers.fill_if_complete(hub, need_id)
+        except FederationError as exc:  # one need's trouble does not stop the sweep
+            log.warning("matching sweep: need %s not filled: %s", need_id, exc)
     return filled
 
 

@@ -156,11 +156,11 @@ async def tell(hub: Hub, event: Event, participant: Participant, news: str, *,
                                  also=record)
     except store.AlreadyTold:
         return True
-    if notice is None:
-        # No mailer yet: the row waits for it, with the private link it needs. (A notice
-        # owed by email is such a row already.)
-        await store.add_notification(hub.db, participant.id, news, "email", detail=link,
-                                     sent=False)
+    if notice is not None:  # owed by email, it is the row the mailer sends; else unsendable
+        return channel == "email"
+    # No mailer yet: the row waits for it, with the private link it needs.
+    await store.add_notification(hub.db, participant.id, news, "email", detail=link,
+                                 sent=False)
     return True
 
 

@@ -27,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass
 from functools import partial
 
-from federation.errors import NotFound, ValidationError
+from federation.errors import FederationError, NotFound, ValidationError
 from hub.events.publish import announcement
 from hub.rsvp import messages
 from hub.runtime import Hub
@@ -195,7 +195,10 @@ async def settle(hub: Hub, event: Event, applied: store.Applied) -> None:
     """After a change: tell whoever was promoted (the notices owed them), and followers the
     new counts."""
     for participant, notice in zip(applied.promoted, applied.notices, strict=True):
-        await messages.tell(hub, event, participant, "promoted", notice=notice)
+        try:
+            await messages.tell(hub, event, participant, "promoted", notice=notice)
+        except FederationError as exc:  # still owed: hub.jobs.rsvp_notices sends it later
+            log.warning("promotion of participant %s not told yet: %s", participant.id, exc)
     await publish_counts(hub, event.id)
 
 

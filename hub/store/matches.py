@@ -106,15 +106,17 @@ async def matches_for_need(db: Database, need_id: int) -> list[Match]:
     return [_match(r) for r in rows]
 
 
-async def needs_matched_but_open(db: Database) -> list[int]:
+async def needs_matched_but_open(db: Database, *, matched_before: float) -> list[int]:
     """Live needs with all the volunteers they want, still open or matching, whose newest
-    match came after their last change: the step that fills a need after an accept did not
-    run (a stop in between). A need staff reopened since is left as they set it."""
+    match came after their last change and before `matched_before`: the step that fills a
+    need after an accept did not run (a stop in between; the accept's own request has had
+    its chance by then). A need staff changed since is left as they set it."""
     rows = await db.fetchall(
         "SELECT n.id FROM needs n JOIN matches m ON m.need_id = n.id AND m.status = 'active' "
         "WHERE n.status IN ('open', 'matching') AND n.deleted_at IS NULL GROUP BY n.id "
-        "HAVING count(*) >= n.volunteers_wanted "
-        "AND max(m.accepted_at) > coalesce(n.updated_at, n.published_at) ORDER BY n.id")
+        "HAVING count(*) >= n.volunteers_wanted AND max(m.accepted_at) < ? "
+        "AND max(m.accepted_at) > coalesce(n.updated_at, n.published_at) ORDER BY n.id",
+        (matched_before,))
     return [int(row["id"]) for row in rows]
 
 

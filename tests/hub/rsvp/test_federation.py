@@ -162,6 +162,33 @@ async def test_a_promotion_whose_request_stopped_is_still_told(
     assert sent is not None
 
 
+async def test_a_promoted_person_out_of_reach_does_not_stop_anothers_leave(
+        hubs: HubFactory, remote: RemoteServer) -> None:
+    # bo's server refuses the hub's look-up when ada leaves and bo is promoted: ada's Leave
+    # is still processed whole (bo keeps the place, followers get the counts), and bo is
+    # told once the job runner finds them reachable again.
+    running = await hubs()
+    event = await new_event(running, capacity=1)
+    ada, bo = remote.actor("ada"), remote.actor("bo")
+    await post(running, ada, mobilizon_join(ada, event["url"]))
+    bo_join = mobilizon_join(bo, event["url"])
+    await post(running, bo, bo_join)
+    await received(remote, answer_to("TentativeAccept", bo_join), "bo waitlisted")
+    db = running.hub.db
+    await db.execute("UPDATE remote_actors SET fetched_at = 0 WHERE id = ?", (bo.id,))
+    remote.forbidden.add("bo")
+    await post(running, ada, ada.activity("Leave", event["url"]))
+    await wait_until(_inbound_settled(running), what="ada's Leave processed")
+    assert await db.fetchval("SELECT count(*) FROM inbound WHERE state != 'done'") == 0
+    assert [(p["actor"], p["state"]) for p in (await participants(running, event))["items"]
+            ] == [(bo.id, "going"), (ada.id, "not_going")]
+    remote.forbidden.discard("bo")
+    runner = build_runner(running.hub)
+    runner.clock = lambda: time.time() + 61
+    await runner.tick()
+    await received(remote, answer_to("Accept", bo_join), "Accept of bo's Join")
+
+
 async def test_a_join_to_an_event_without_signup_is_ignored(hubs: HubFactory,
                                                            remote: RemoteServer) -> None:
     running = await hubs()
