@@ -22,6 +22,7 @@ from bench.common import bound_socket, machine, port_of, serve
 from hub.app import create_app
 from hub.exchange import asking
 from hub.exchange.targets import Target
+from hub.mailsink import MailSink
 from hub.runtime import Hub
 from hub.setup import init_hub
 from hub.store import needs as need_store
@@ -30,7 +31,6 @@ from hub.store import tokens
 from hub.store import volunteers as volunteer_store
 from hub.volunteers.model import CheckInput, Profile
 from hub.web.keys import HUB
-from tests.support.smtp import FakeSmtp
 
 POLL = 0.002  # seconds between looks at a hub's store while waiting
 
@@ -171,7 +171,7 @@ async def _round(session: aiohttp.ClientSession, home: BenchHub, others: list[Be
 
 async def run_round_trips(hub_count: int, per_hub: int, rounds: int) -> None:
     rng = random.Random(7)
-    smtp = FakeSmtp()  # asks go by email: a mail server on loopback that keeps what it gets
+    smtp = MailSink()  # asks go by email: a mail server on loopback that keeps what it gets
     await smtp.start()
     with tempfile.TemporaryDirectory(prefix="commonhub-bench-matching-") as tmp:
         started = [await _start(Path(tmp), i, smtp.port) for i in range(hub_count)]

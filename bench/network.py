@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bound_socket, machine, port_of, print_pairs, print_table, watchdog
 from hub.app import create_app
-from hub.demo import Mailbox
 from hub.exchange import asking
+from hub.mailsink import MailSink
 from hub.neighbours.area import own_area, within_neighbourhood
 from hub.runtime import Hub
 from hub.setup import init_hub
@@ -241,7 +241,7 @@ async def main(args: argparse.Namespace) -> str | None:
     print_pairs("machine", machine())
     with tempfile.TemporaryDirectory(prefix="bench-network-") as folder:
         began, initialised = time.monotonic(), []
-        mailbox = Mailbox()
+        mailbox = MailSink()
         await mailbox.start()
         hubs = await start(args.hubs, args.spacing, args.interval, Path(folder), initialised,
                            mailbox.port)

@@ -29,6 +29,7 @@ from aiohttp import web
 
 from hub.app import create_app
 from hub.exchange import asking
+from hub.mailsink import MailSink
 from hub.neighbours.area import own_area, within_neighbourhood
 from hub.runtime import Hub
 from hub.settings import Settings
@@ -61,47 +62,6 @@ PLACES = (
 
 class DemoError(Exception):
     """The demo cannot start or run; the message says why."""
-
-
-class Mailbox:
-    """A loopback SMTP server that keeps what the hubs send (asks, notices): the demo's
-    volunteers are reached by email, so their hubs may ask them."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-        self.port = 0
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    async def _session(self, reader: asyncio.StreamReader,
-                       writer: asyncio.StreamWriter) -> None:
-        writer.write(b"220 commonhub demo mailbox\r\n")
-        while line := (await reader.readline()).strip():
-            verb = line.split(b" ", 1)[0].upper()
-            if verb == b"DATA":
-                writer.write(b"354 go ahead\r\n")
-                await writer.drain()
-                body = b""
-                while (chunk := await reader.readline()) not in (b".\r\n", b""):
-                    body += chunk
-                self.messages.append(body)
-                writer.write(b"250 kept\r\n")
-            elif verb == b"QUIT":
-                writer.write(b"221 bye\r\n")
-                break
-            else:
-                writer.write(b"250 ok\r\n")
-            await writer.drain()
-        await writer.drain()
-        writer.close()
 
 
 @dataclass
@@ -294,7 +254,7 @@ def describe(hubs: list[DemoHub], password: str) -> list[str]:
 async def run_demo(count: int, root: Path, *, say: Callable[[str], None],
                    stop: asyncio.Event) -> None:
     started = time.monotonic()
-    mailbox = Mailbox()
+    mailbox = MailSink()
     await mailbox.start()
     try:
         hubs = await start_hubs(count, root, mail_port=mailbox.port)

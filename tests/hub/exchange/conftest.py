@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support.smtp import FakeSmtp
+from hub.mailsink import MailSink
 
 
 @pytest.fixture
-async def smtp() -> AsyncIterator[FakeSmtp]:
+async def smtp() -> AsyncIterator[MailSink]:
     """A mail server on loopback that keeps what it is sent, stopped at the end."""
-    server = FakeSmtp()
+    server = MailSink()
     await server.start()
     yield server
     await server.stop()

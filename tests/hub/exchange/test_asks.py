@@ -15,11 +15,11 @@ import aiohttp
 import pytest
 
 from hub.jobs.registry import build_runner
+from hub.mailsink import MailSink
 from hub.store import asks as ask_store
 from tests.hub.exchange.factories import check, enhanced_need, volunteer
 from tests.support.hubs import RunningHub, wait_until
 from tests.support.remote import RemoteServer
-from tests.support.smtp import FakeSmtp
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
 DATA = Path(__file__).parent.parent.parent / "data"
@@ -33,7 +33,7 @@ async def mastodon() -> AsyncIterator[RemoteServer]:
     await server.stop()
 
 
-async def _hub(hubs: HubFactory, smtp: FakeSmtp) -> RunningHub:
+async def _hub(hubs: HubFactory, smtp: MailSink) -> RunningHub:
     return await hubs("alder", smtp_host="127.0.0.1", smtp_port=smtp.port,
                       smtp_security="none", coordinator_name="Sam",
                       coordinator_email="volunteering@alder.example")
@@ -61,7 +61,7 @@ async def _ask(hub: RunningHub, need: dict[str, Any], volunteer_id: str) -> dict
     return body["items"][0]
 
 
-async def _link_for(smtp: FakeSmtp, address: str) -> str:
+async def _link_for(smtp: MailSink, address: str) -> str:
     async def found() -> str | None:
         for message in reversed(smtp.messages):
             if message["To"] == address:
@@ -81,7 +81,7 @@ async def _post(link: str, data: dict[str, str], origin: str | None) -> tuple[in
         return response.status, await response.text()
 
 
-async def test_two_clicks_on_accept_make_one_match(hubs: HubFactory, smtp: FakeSmtp) -> None:
+async def test_two_clicks_on_accept_make_one_match(hubs: HubFactory, smtp: MailSink) -> None:
     # The need wants two volunteers, so it stays open after the first accept; the same
     # volunteer accepted twice at once (a double click, two staff) is matched once.
     a = await _hub(hubs, smtp)
@@ -100,7 +100,7 @@ async def test_two_clicks_on_accept_make_one_match(hubs: HubFactory, smtp: FakeS
 
 
 async def test_an_ask_is_answered_on_its_page_and_a_foreign_site_cannot_answer(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a = await _hub(hubs, smtp)
     ana = await _volunteer(a, "Ana Lima")
     need = await _need(a)
@@ -151,7 +151,7 @@ async def test_an_ask_is_answered_on_its_page_and_a_foreign_site_cannot_answer(
 
 
 async def test_a_mastodon_reply_answers_only_from_the_account_asked(
-        hubs: HubFactory, smtp: FakeSmtp, mastodon: RemoteServer) -> None:
+        hubs: HubFactory, smtp: MailSink, mastodon: RemoteServer) -> None:
     a = await _hub(hubs, smtp)
     account, stranger = mastodon.actor("bina"), mastodon.actor("mallory")
     bina = await _volunteer(a, "Bina Kowalczyk", email=None, handle="@bina@mastodon.example",
@@ -187,7 +187,7 @@ async def test_a_mastodon_reply_answers_only_from_the_account_asked(
 
 
 async def test_an_ask_dm_is_sent_only_with_its_record_on_the_ask(
-        hubs: HubFactory, smtp: FakeSmtp, mastodon: RemoteServer) -> None:
+        hubs: HubFactory, smtp: MailSink, mastodon: RemoteServer) -> None:
     # The DM and the ask's note of it (what a reply is matched to) are one transaction: a
     # DM whose note was lost would get "yes" replies nobody recognises.
     a = await _hub(hubs, smtp)
@@ -212,7 +212,7 @@ async def test_an_ask_dm_is_sent_only_with_its_record_on_the_ask(
                                    "object_id LIKE '%/messages/%'") == stored.dm_note_id
 
 
-async def test_unanswered_asks_expire_on_the_sweep(hubs: HubFactory, smtp: FakeSmtp) -> None:
+async def test_unanswered_asks_expire_on_the_sweep(hubs: HubFactory, smtp: MailSink) -> None:
     a = await _hub(hubs, smtp)
     ana = await _volunteer(a, "Ana Lima")
     need = await _need(a)
@@ -228,7 +228,7 @@ async def test_unanswered_asks_expire_on_the_sweep(hubs: HubFactory, smtp: FakeS
 
 
 async def test_a_just_matched_volunteer_ranks_below_an_equal_one(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a = await _hub(hubs, smtp)
     first, second = sorted([await _volunteer(a, "Ana Lima", max_commitments=5),
                             await _volunteer(a, "Eve Lima", email="eve@example.org",
@@ -290,7 +290,7 @@ def _reply(account: Any, home: RunningHub, dm: dict[str, Any], words: str | None
 
 
 async def test_the_auto_ask_policy_asks_the_best_for_each_new_need_once(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a = await hubs("alder", smtp_host="127.0.0.1", smtp_port=smtp.port,
                    smtp_security="none", auto_ask_top=2)
     for name in ("Ana Lima", "Eve Lima", "Ola Lima"):
@@ -309,7 +309,7 @@ async def test_the_auto_ask_policy_asks_the_best_for_each_new_need_once(
 
 
 async def test_once_a_need_is_filled_the_other_yeses_are_thanked_and_late_answers_closed(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a = await _hub(hubs, smtp)
     ana = await _volunteer(a, "Ana Lima")
     ola = await _volunteer(a, "Ola Lima", email="ola@example.org")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
+from hub.mailsink import MailSink
 from hub.store import asks as ask_store
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
@@ -14,13 +15,12 @@ from tests.hub.console.conftest import PASSWORD, Browser
 from tests.hub.exchange.factories import check, enhanced_need, volunteer
 from tests.hub.exchange.test_offers import _offer_status, _pair, _volunteer_says_yes
 from tests.support.hubs import RunningHub, wait_until
-from tests.support.smtp import FakeSmtp
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
 
 
 async def test_staff_choose_from_one_list_of_their_volunteers_and_offers(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a, b = await _pair(hubs, smtp)
     await staff_store.add_staff(a.hub.db, "alice", PASSWORD, "coordinator")
     await staff_store.add_staff(a.hub.db, "bob", PASSWORD, "helper")
@@ -86,7 +86,7 @@ async def test_staff_choose_from_one_list_of_their_volunteers_and_offers(
 
 
 async def test_staff_ask_their_volunteers_for_a_neighbours_need_from_the_console(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a, b = await _pair(hubs, smtp)
     await staff_store.add_staff(b.hub.db, "carol", PASSWORD, "coordinator")
     status, wen = await b.api("POST", "/api/v1/volunteers",

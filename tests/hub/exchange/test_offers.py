@@ -15,17 +15,17 @@ from federation.dispatch import RetryableError
 from federation.errors import ForbiddenActivity
 from hub.exchange.offers import CONTACT_BEFORE_ACCEPT_RETRY, is_neighbour, receive_contact
 from hub.jobs.exchange import auto_ask
+from hub.mailsink import MailSink
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
 from tests.hub.exchange.factories import check, enhanced_need, volunteer
 from tests.hub.test_two_hubs import _follows
 from tests.support.hubs import RunningHub, wait_until
-from tests.support.smtp import FakeSmtp
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
 
 
-async def _pair(hubs: HubFactory, smtp: FakeSmtp) -> tuple[RunningHub, RunningHub]:
+async def _pair(hubs: HubFactory, smtp: MailSink) -> tuple[RunningHub, RunningHub]:
     a = await hubs("alder", coordinator_email="volunteering@alder.example")
     b = await hubs("birch", smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none")
     await _follows(a, b)
@@ -33,7 +33,7 @@ async def _pair(hubs: HubFactory, smtp: FakeSmtp) -> tuple[RunningHub, RunningHu
     return a, b
 
 
-async def _volunteer_says_yes(a: RunningHub, b: RunningHub, smtp: FakeSmtp,
+async def _volunteer_says_yes(a: RunningHub, b: RunningHub, smtp: MailSink,
                               name: str) -> tuple[dict[str, Any], str]:
     """A posts a need; B's volunteer `name` is asked by email and says yes on the page."""
     status, made = await b.api("POST", "/api/v1/volunteers",
@@ -52,7 +52,7 @@ async def _volunteer_says_yes(a: RunningHub, b: RunningHub, smtp: FakeSmtp,
     return need, link
 
 
-async def _link(smtp: FakeSmtp) -> str | None:
+async def _link(smtp: MailSink) -> str | None:
     for message in smtp.messages:
         found = re.search(r"http://127\.0\.0\.1:\d+/asks/[A-Za-z0-9_-]{32,64}",
                           message.get_payload(decode=True).decode())
@@ -74,7 +74,7 @@ async def _offer_status(a: RunningHub, need: dict[str, Any], status: str) -> Any
 
 
 async def test_a_volunteer_who_withdraws_before_the_accept_sends_undo(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a, b = await _pair(hubs, smtp)
     need, link = await _volunteer_says_yes(a, b, smtp, "Wen Li")
     offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
@@ -85,7 +85,7 @@ async def test_a_volunteer_who_withdraws_before_the_accept_sends_undo(
 
 
 async def test_a_volunteer_who_withdraws_after_the_accept_ends_the_match(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a, b = await _pair(hubs, smtp)
     need, link = await _volunteer_says_yes(a, b, smtp, "Wen Li")
     offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
@@ -107,12 +107,12 @@ async def test_a_volunteer_who_withdraws_after_the_accept_ends_the_match(
     assert match["status"] == "ended"
 
 
-async def _mail_saying(smtp: FakeSmtp, text: str) -> bool:
+async def _mail_saying(smtp: MailSink, text: str) -> bool:
     return any(text in m.get_payload(decode=True).decode() for m in smtp.messages)
 
 
 async def test_no_one_is_asked_for_a_hub_that_is_not_a_neighbour(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a = await hubs("alder")
     b = await hubs("birch", smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none")
     await _follows(b, a)  # B follows A, but A does not follow B: not neighbours
@@ -128,7 +128,7 @@ async def test_no_one_is_asked_for_a_hub_that_is_not_a_neighbour(
 
 
 async def test_a_contact_that_overtakes_its_accept_waits_for_it(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # A sends its Accept and then its coordinator's contact as two deliveries, which can
     # arrive at B in either order: the contact is kept for a retry, not refused.
     a, b = await _pair(hubs, smtp)
@@ -158,7 +158,7 @@ async def test_a_contact_that_overtakes_its_accept_waits_for_it(
 
 
 async def test_cancelling_a_need_rejects_its_open_offers(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # Staff cancel a need that has a neighbour's offer open: that hub hears `Reject` and
     # tells its volunteer, rather than the offer lapsing in silence.
     a, b = await _pair(hubs, smtp)
@@ -184,7 +184,7 @@ async def _unpair(b: RunningHub, a: RunningHub) -> None:
 
 
 async def test_an_accept_from_a_hub_unpaired_since_the_offer_releases_nothing(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a, b = await _pair(hubs, smtp)
     need, _ = await _volunteer_says_yes(a, b, smtp, "Wen Li")
     offer = await wait_until(lambda: _offer_status(a, need, "offered"), what="the offer")
@@ -205,7 +205,7 @@ async def test_an_accept_from_a_hub_unpaired_since_the_offer_releases_nothing(
 
 
 async def test_a_yes_after_the_needs_hub_was_unpaired_offers_nothing(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a, b = await _pair(hubs, smtp)
     status, made = await b.api("POST", "/api/v1/volunteers",
                                volunteer("Wen Li", consents={"match_neighbours": True}))
@@ -225,7 +225,7 @@ async def test_a_yes_after_the_needs_hub_was_unpaired_offers_nothing(
 
 
 async def test_the_auto_ask_policy_never_offers_volunteers_to_another_hub(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # A neighbour's need is asked about only by staff here: a yes would become an offer whose
     # acceptance releases the volunteer's contact to that hub.
     a = await hubs("alder")

@@ -24,6 +24,7 @@ from yarl import URL
 from hub.exchange.offers import accept_offer
 from hub.jobs.exchange import SWEEP_EVERY, decline_left_over, fill_left_over
 from hub.jobs.registry import build_runner
+from hub.mailsink import MailSink
 from hub.store import asks as ask_store
 from hub.store import matches as match_store
 from hub.store import needs as need_store
@@ -39,7 +40,6 @@ from tests.hub.exchange.test_offers import (
     _volunteer_says_yes,
 )
 from tests.support.hubs import RunningHub, wait_until
-from tests.support.smtp import FakeSmtp
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
 
@@ -89,7 +89,7 @@ async def _send_now(running: RunningHub) -> None:
     running.hub.wake_delivery()
 
 
-async def _offered(hubs: HubFactory, smtp: FakeSmtp) -> tuple[
+async def _offered(hubs: HubFactory, smtp: MailSink) -> tuple[
         RunningHub, RunningHub, dict[str, Any], str, offer_store.OfferReceived]:
     """Two paired hubs; B's volunteer said yes to A's need, and A holds the offer."""
     a, b = await _pair(hubs, smtp)
@@ -108,7 +108,7 @@ class Accepted:
     match_uuid: str  # A's match
 
 
-async def _accepted(hubs: HubFactory, smtp: FakeSmtp) -> Accepted:
+async def _accepted(hubs: HubFactory, smtp: MailSink) -> Accepted:
     """Two paired hubs; B's volunteer said yes to A's need, A's staff accepted the offer and
     B has applied the Accept."""
     a, b, need, link, offer = await _offered(hubs, smtp)
@@ -142,7 +142,7 @@ async def _erase_wen(b: RunningHub) -> None:
 
 
 async def test_an_accept_while_the_neighbour_is_down_reaches_it_once_it_is_back(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a, b, _, _, offer = await _offered(hubs, smtp)
     accepts = await _outbox_count(a, "Accept")
     async with unreachable(b, seen_by=a):
@@ -170,7 +170,7 @@ async def test_an_accept_while_the_neighbour_is_down_reaches_it_once_it_is_back(
 
 
 async def test_a_yes_while_the_needs_hub_is_down_is_offered_once_it_is_back(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     a, b = await _pair(hubs, smtp)
     status, made = await b.api("POST", "/api/v1/volunteers",
                                volunteer("Wen Li", consents={"match_neighbours": True}))
@@ -195,7 +195,7 @@ async def test_a_yes_while_the_needs_hub_is_down_is_offered_once_it_is_back(
 
 
 async def test_an_accept_whose_sender_is_down_is_applied_whole(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # At the volunteer's hub: the Accept arrives while the requesting hub's server is down
     # and our copy of its actor is old. The accept, the match and the contact note for it
     # are written together, and the note reaches it once it is back.
@@ -220,7 +220,7 @@ async def test_an_accept_whose_sender_is_down_is_applied_whole(
 
 
 async def test_a_withdrawal_while_the_needs_hub_is_down_reaches_it_once_it_is_back(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # The ask, the offer, the match and the Undo change together at B, and A ends its
     # match when the Undo arrives.
     x = await _accepted(hubs, smtp)
@@ -240,7 +240,7 @@ async def test_a_withdrawal_while_the_needs_hub_is_down_reaches_it_once_it_is_ba
 
 
 async def test_an_accept_of_a_withdrawn_offer_is_answered_with_undo_again(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # The volunteer withdraws while A is down; A's staff accept the offer before B's Undo
     # gets through (its retry is 15 s or more away). B answers that Accept with Undo at
     # once, and A's match ends without waiting for the first Undo's retry.
@@ -253,7 +253,7 @@ async def test_an_accept_of_a_withdrawn_offer_is_answered_with_undo_again(
 
 
 async def test_an_accept_of_an_expired_offer_is_answered_with_undo(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # B's offer lapsed before A's staff accepted it (the hubs' clocks and expiry jobs need not
     # agree): B keeps the volunteer's contact and A's match ends.
     a, b, _, _, offer = await _offered(hubs, smtp)
@@ -267,7 +267,7 @@ async def test_an_accept_of_an_expired_offer_is_answered_with_undo(
 
 
 async def test_offers_a_closed_need_left_open_are_declined_by_the_sweep(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # Closing a need writes its status, then declines its offers one by one: a stop in
     # between leaves offers open that nobody can accept any more. The sweep declines them.
     a, b, need, _, offer = await _offered(hubs, smtp)
@@ -284,7 +284,7 @@ async def test_offers_a_closed_need_left_open_are_declined_by_the_sweep(
 
 
 async def test_a_need_an_accept_completed_is_filled_by_the_sweep(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # Accepting the offer that completes a need, then filling the need, are separate steps;
     # after a stop between them the sweep fills it, unless staff changed the need since.
     a, _, need, _, offer = await _offered(hubs, smtp)
@@ -304,7 +304,7 @@ async def test_a_need_an_accept_completed_is_filled_by_the_sweep(
 
 
 async def test_erasing_a_volunteer_withdraws_their_standing_offers(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # Erasing cascades to the offer's row at B; before it does, the neighbour hears Undo, so
     # it does not keep a match with nobody behind it.
     x = await _accepted(hubs, smtp)
@@ -314,7 +314,7 @@ async def test_erasing_a_volunteer_withdraws_their_standing_offers(
 
 
 async def test_a_yes_landing_during_an_erasure_is_withdrawn_too(
-        hubs: HubFactory, smtp: FakeSmtp, monkeypatch: pytest.MonkeyPatch) -> None:
+        hubs: HubFactory, smtp: MailSink, monkeypatch: pytest.MonkeyPatch) -> None:
     # The erasure withdraws the standing offers, then erases in a transaction of its own. A
     # yes that lands in between makes a new offer; the erasure sees it and withdraws it too.
     a, b, need, _, _ = await _offered(hubs, smtp)
@@ -345,7 +345,7 @@ async def test_a_yes_landing_during_an_erasure_is_withdrawn_too(
 
 
 async def test_an_erasure_is_not_stopped_by_a_neighbour_it_cannot_tell(
-        hubs: HubFactory, smtp: FakeSmtp) -> None:
+        hubs: HubFactory, smtp: MailSink) -> None:
     # Our copy of A's actor holds an inbox no request can go to: the Undo cannot be queued,
     # and the volunteer is erased all the same, their offer and its contact note with them.
     x = await _accepted(hubs, smtp)

@@ -23,6 +23,7 @@ import pytest
 
 import hub.app
 from federation.http1 import DeliveryClient
+from hub.mailsink import MailSink
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
 from tests.hub.exchange.factories import (
@@ -34,7 +35,6 @@ from tests.hub.exchange.factories import (
 from tests.hub.test_two_hubs import _follows
 from tests.support.hubs import RunningHub, wait_until
 from tests.support.remote import RemoteServer
-from tests.support.smtp import FakeSmtp
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
 DATA = Path(__file__).parent.parent.parent / "data"
@@ -96,7 +96,7 @@ async def _ask_neighbour_need(hub_: RunningHub, need_url: str) -> list[dict[str,
 
 
 async def test_three_hubs_match_a_befriending_need_without_leaking_anyone(
-        hubs: HubFactory, wire: list[Sent], smtp: FakeSmtp, mastodon: RemoteServer) -> None:
+        hubs: HubFactory, wire: list[Sent], smtp: MailSink, mastodon: RemoteServer) -> None:
     # Given hub A, which needs a befriender, and hubs B and C, each a neighbour of A
     # (A follows each and each follows A); B and C do not follow each other.
     a = await hubs("alder", coordinator_name="Sam Coordinator",

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from hub.jobs.registry import build_runner
+from hub.mailsink import MailSink
 from hub.matching import Need, VolunteerPool, rank
 from hub.needs.pool import load_volunteers
 from hub.store import jobs as job_store
@@ -14,7 +15,6 @@ from hub.store import volunteers as store
 from hub.volunteers.model import parse_check, parse_profile
 from hub.volunteers.signup import sign_up
 from tests.support.hubs import RunningHub, start_hub
-from tests.support.smtp import FakeSmtp
 
 TODAY = date.today()
 
@@ -36,7 +36,7 @@ async def _volunteer(running: RunningHub, name: str, *checks: tuple[int, int, st
 
 
 async def test_staff_are_reminded_once_per_check_by_email(tmp_path: Path) -> None:
-    smtp = FakeSmtp()
+    smtp = MailSink()
     await smtp.start()
     running = await start_hub(tmp_path / "hub", name="hub", smtp_host="127.0.0.1",
                               smtp_port=smtp.port, smtp_security="none",

@@ -7,13 +7,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hub.jobs.registry import build_runner
+from hub.mailsink import MailSink
 from hub.rsvp.service import Person, request_place
 from hub.store import events as event_store
 from hub.store import jobs as job_store
 from tests.hub.events.factories import draft_input
 from tests.support.hubs import RunningHub, start_hub, wait_until
 from tests.support.remote import RemoteServer
-from tests.support.smtp import FakeSmtp
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -30,7 +30,7 @@ def _reminder_dms(remote: RemoteServer) -> list[dict]:
 
 
 async def test_reminders_fire_once_each_across_a_restart(tmp_path: Path) -> None:
-    smtp, remote = FakeSmtp(), RemoteServer()
+    smtp, remote = MailSink(), RemoteServer()
     await smtp.start()
     await remote.start()
     start = datetime.now(LONDON).replace(second=0, microsecond=0) + timedelta(days=2)

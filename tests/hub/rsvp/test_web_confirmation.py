@@ -9,17 +9,17 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from hub.mailsink import MailSink
 from tests.hub.rsvp.test_federation import new_event, participants
 from tests.hub.rsvp.test_web import form_token, get, submit
 from tests.support.hubs import RunningHub, start_hub
-from tests.support.smtp import FakeSmtp
 
 _LINK = re.compile(r"http://\S+/rsvp/confirm/[A-Za-z0-9_-]+")
 
 
 @pytest.fixture
-async def mailing_hub(tmp_path: Path) -> AsyncIterator[tuple[RunningHub, FakeSmtp]]:
-    smtp = FakeSmtp()
+async def mailing_hub(tmp_path: Path) -> AsyncIterator[tuple[RunningHub, MailSink]]:
+    smtp = MailSink()
     await smtp.start()
     running = await start_hub(tmp_path / "hub", name="hub", smtp_host="127.0.0.1",
                               smtp_port=smtp.port, smtp_security="none")
@@ -35,7 +35,7 @@ async def browser() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def test_someone_elses_address_books_nothing_until_its_owner_confirms(
-        mailing_hub: tuple[RunningHub, FakeSmtp], browser: aiohttp.ClientSession) -> None:
+        mailing_hub: tuple[RunningHub, MailSink], browser: aiohttp.ClientSession) -> None:
     running, smtp = mailing_hub
     event = await new_event(running, capacity=1)
     # Given someone who types Ann's address into the form
@@ -71,7 +71,7 @@ async def test_someone_elses_address_books_nothing_until_its_owner_confirms(
 
 
 async def test_an_expired_link_books_nothing(
-        mailing_hub: tuple[RunningHub, FakeSmtp], browser: aiohttp.ClientSession) -> None:
+        mailing_hub: tuple[RunningHub, MailSink], browser: aiohttp.ClientSession) -> None:
     running, smtp = mailing_hub
     event = await new_event(running, capacity=3)
     token = await form_token(browser, event)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from hub.jobs.registry import build_runner
+from hub.mailsink import MailSink
 from hub.store import audit
 from hub.store import volunteers as store
 from tests.hub.volunteers.web import Visitor, signup_form
 from tests.support.hubs import RunningHub, start_hub
-from tests.support.smtp import FakeSmtp
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
 
@@ -155,7 +155,7 @@ async def test_submissions_are_rate_limited(hub: RunningHub, visitor: Visitor) -
 
 
 async def test_the_private_link_is_emailed(tmp_path: Path) -> None:
-    smtp = FakeSmtp()
+    smtp = MailSink()
     await smtp.start()
     running = await start_hub(tmp_path / "hub", name="hub", smtp_host="127.0.0.1",
                               smtp_port=smtp.port, smtp_security="none")
@@ -201,7 +201,7 @@ async def test_staff_approve_a_sign_up_through_the_api(hub: RunningHub,
 
 
 async def test_a_new_private_link_by_email(tmp_path: Path) -> None:
-    smtp = FakeSmtp()
+    smtp = MailSink()
     await smtp.start()
     running = await start_hub(tmp_path / "hub", name="hub", smtp_host="127.0.0.1",
                               smtp_port=smtp.port, smtp_security="none")
