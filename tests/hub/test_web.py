@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from tests.hub.events.factories import draft_input
 from tests.support.hubs import RunningHub
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
@@ -135,6 +136,22 @@ async def test_errors_are_explained(hubs: HubFactory) -> None:
     assert status == 404 and "error" in body
     status, body = await _json(f"{running.actor_url}/outbox?page=-1")
     assert status == 400 and "page" in body["error"]
+
+
+async def test_a_fault_of_ours_is_still_answered_as_the_caller_reads(
+        hubs: HubFactory) -> None:
+    # An unexpected error (here a row the hub cannot read back) is a 500 page for a browser
+    # and a JSON 500 for a client, not aiohttp's plain text.
+    running = await hubs()
+    status, event = await running.api("POST", "/api/v1/events", draft_input(
+        start="2030-12-07T14:00", end="2030-12-07T16:00"))
+    assert status == 201, event
+    await running.hub.db.execute("UPDATE events SET hashtags = 'not json' WHERE uuid = ?",
+                                 (event["id"],))
+    status, content_type, page = await _get(event["url"])
+    assert (status, content_type) == (500, "text/html") and "Server error" in page
+    status, body = await _json(event["url"])
+    assert status == 500 and "log" in body["error"]
 
 
 async def test_api_needs_a_valid_token_and_valid_input(hubs: HubFactory) -> None:
