@@ -397,6 +397,9 @@ def report_fanout(outcomes: list[Outcome], best_raw: float, best_single: float) 
                       f"{verdict} (median of the per-rep ratios: {paired:.0%})"))
         pairs.append(("  CPU per delivery", f"{cpu_us:,.0f} µs against {sign_us:,.0f} µs per "
                                             f"raw signature ({sign_us / cpu_us:.0%})"))
+        pairs.append(("  one thread's rate", f"{rate / best_single:.0%} of the best one-thread "
+                                             f"rate ({best_single:,.0f}/s; no verdict: see "
+                                             "docs/performance.md on the denominator)"))
     pairs.append(("raw signing (denominator)",
                   f"{best_raw:,.0f}/s: the best sign_bytes rate seen in this run, 1 or "
                   f"{worker_signing_threads()} threads (before, after, or beside a rep)"))
