@@ -95,6 +95,9 @@ class RemoteActors:
                      (now - known.fetched_at) / 3600, exc.message)
             if len(self._down_until) >= KEY_CACHE_SIZE:
                 self._down_until = {k: t for k, t in self._down_until.items() if t > now}
+            while len(self._down_until) >= KEY_CACHE_SIZE:  # a bound, even if all are down
+                del self._down_until[next(iter(self._down_until))]  # the oldest: soonest due
+            self._down_until.pop(actor_id, None)  # re-inserted last: insertion order is age
             self._down_until[actor_id] = now + RETRY_DOWN_AFTER  # no wait on every call
             return known
 

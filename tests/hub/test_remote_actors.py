@@ -12,6 +12,7 @@ import pytest
 
 from federation.errors import RemoteNotFound, Unreachable
 from hub.runtime import Hub, open_hub
+from hub.services import actors as actors_module
 from hub.services import follows
 from hub.setup import init_hub
 from hub.store import follows as follow_store
@@ -50,6 +51,21 @@ async def test_an_old_copy_serves_while_the_server_is_down(hub: Hub,
     assert (await hub.actors.get(alice.id)).inbox == known.inbox
     with pytest.raises(Unreachable):  # asked to refresh, it says so
         await hub.actors.get(alice.id, refresh=True)
+
+
+async def test_servers_marked_down_are_bounded(hub: Hub, remote: RemoteServer,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # While a server is down its actors are not asked for again for a few minutes; the
+    # record of that holds a bounded number, even when all of them are still down.
+    monkeypatch.setattr(actors_module, "KEY_CACHE_SIZE", 2)
+    people = [remote.actor(name) for name in ("ann", "ben", "cat")]
+    for person in people:
+        await hub.actors.get(person.id)
+        await _age(hub, person.id)
+    await remote.stop()
+    for person in people:
+        await hub.actors.get(person.id)  # the old copy serves; its server is marked down
+    assert list(hub.actors._down_until) == [people[1].id, people[2].id]  # not ann, the oldest
 
 
 async def test_an_actor_never_fetched_needs_its_server(hub: Hub,
