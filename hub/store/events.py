@@ -128,12 +128,9 @@ def _insert_event(conn: sqlite3.Connection, event_uuid: str, columns: Mapping[st
 # as written, so they are stored with the change or not at all.
 async def insert_event(db: Database, event_uuid: str, columns: Mapping[str, Any], *,
                        then: Then[list[Event]] | None = None) -> Event:
-    def write(conn: sqlite3.Connection) -> Event:
-        event = _insert_event(conn, event_uuid, columns, None, None, time.time())
-        _after(conn, then, [event])
-        return event
-
-    return await db.run_in_writer(write)
+    [event] = await _write(db, lambda conn, now: [
+        _insert_event(conn, event_uuid, columns, None, None, now)], then)
+    return event
 
 
 Occurrences = Sequence[tuple[str, str, Mapping[str, Any]]]  # (uuid, date, columns)
@@ -235,26 +232,26 @@ async def update_events(db: Database, changes: Iterable[tuple[int, Mapping[str, 
                         then: Then[list[Event]] | None = None) -> list[Event]:
     """Set columns on live events, all in one transaction; stamps `updated_at`."""
     changes = list(changes)
-
-    def write(conn: sqlite3.Connection) -> list[Event]:
-        updated = _update(conn, changes, time.time())
-        _after(conn, then, updated)
-        return updated
-
-    return await db.run_in_writer(write)
+    return await _write(db, lambda conn, now: _update(conn, changes, now), then)
 
 
 async def delete_events(db: Database, event_ids: Iterable[int], *,
                         then: Then[list[Event]] | None = None) -> list[Event]:
     """Mark live events deleted, in one transaction; returns those that were live."""
     event_ids = list(event_ids)
+    return await _write(db, lambda conn, now: _delete(conn, event_ids, now), then)
 
-    def write(conn: sqlite3.Connection) -> list[Event]:
-        deleted = _delete(conn, event_ids, time.time())
-        _after(conn, then, deleted)
-        return deleted
 
-    return await db.run_in_writer(write)
+async def _write(db: Database, change: Callable[[sqlite3.Connection, float], T],
+                 then: Then[T] | None) -> T:
+    """`change(conn, now)`, then `then` on what it wrote, in one transaction."""
+    def write(conn: sqlite3.Connection) -> T:
+        written = change(conn, time.time())
+        _after(conn, then, written)
+        return written
+
+    result: T = await db.run_in_writer(write)
+    return result
 
 
 def _after(conn: sqlite3.Connection, then: Then[T] | None, written: T) -> None:

@@ -123,11 +123,9 @@ async def test_mobilizon_join_leave_and_the_waitlist(hubs: HubFactory,
     assert (status, fresh["going"], fresh["waitlisted"]) == (200, 1, 0)
 
 
-async def test_a_promotion_whose_request_stopped_is_still_told(
-        hubs: HubFactory, remote: RemoteServer) -> None:
-    # Someone promoted from the waitlist is owed a message, written with the promotion. If
-    # the request stopped after its transaction, before sending it, the job runner sends it
-    # a minute later, once.
+async def _ada_going_bo_waiting(hubs: HubFactory, remote: RemoteServer) -> tuple[
+        RunningHub, dict[str, Any], RemoteActor, RemoteActor, dict[str, Any]]:
+    """An event with one place: ada (Mobilizon) has it, bo waits first in line."""
     running = await hubs()
     event = await new_event(running, capacity=1)
     ada, bo = remote.actor("ada"), remote.actor("bo")
@@ -135,6 +133,15 @@ async def test_a_promotion_whose_request_stopped_is_still_told(
     bo_join = mobilizon_join(bo, event["url"])
     await post(running, bo, bo_join)
     await received(remote, answer_to("TentativeAccept", bo_join), "bo waitlisted")
+    return running, event, ada, bo, bo_join
+
+
+async def test_a_promotion_whose_request_stopped_is_still_told(
+        hubs: HubFactory, remote: RemoteServer) -> None:
+    # Someone promoted from the waitlist is owed a message, written with the promotion. If
+    # the request stopped after its transaction, before sending it, the job runner sends it
+    # a minute later, once.
+    running, event, ada, bo, bo_join = await _ada_going_bo_waiting(hubs, remote)
     db = running.hub.db
     key = await db.fetchval("SELECT person_key FROM participants WHERE actor_id = ?", (ada.id,))
     stored = await event_store.get_event(db, event["id"])
@@ -167,13 +174,7 @@ async def test_a_promoted_person_out_of_reach_does_not_stop_anothers_leave(
     # bo's server refuses the hub's look-up when ada leaves and bo is promoted: ada's Leave
     # is still processed whole (bo keeps the place, followers get the counts), and bo is
     # told once the job runner finds them reachable again.
-    running = await hubs()
-    event = await new_event(running, capacity=1)
-    ada, bo = remote.actor("ada"), remote.actor("bo")
-    await post(running, ada, mobilizon_join(ada, event["url"]))
-    bo_join = mobilizon_join(bo, event["url"])
-    await post(running, bo, bo_join)
-    await received(remote, answer_to("TentativeAccept", bo_join), "bo waitlisted")
+    running, event, ada, bo, bo_join = await _ada_going_bo_waiting(hubs, remote)
     db = running.hub.db
     await db.execute("UPDATE remote_actors SET fetched_at = 0 WHERE id = ?", (bo.id,))
     remote.forbidden.add("bo")
@@ -318,15 +319,21 @@ def _inbound_settled(running: RunningHub) -> Callable[[], Awaitable[bool]]:
     return settled
 
 
-async def test_a_mastodon_poll_vote_counts(hubs: HubFactory, remote: RemoteServer) -> None:
+async def _poll_for_vee(hubs: HubFactory, remote: RemoteServer) -> tuple[
+        RunningHub, dict[str, Any], RemoteActor, dict[str, Any]]:
+    """Staff send vee a poll about an event with ten places."""
     running = await hubs()
     event = await new_event(running, capacity=10)
     voter = remote.actor("vee")
-
-    # Given staff send vee a poll,
     status, poll = await running.api("POST", f"/api/v1/events/{event['id']}/poll",
                                      {"to": [voter.id]})
     assert status == 201, poll
+    return running, event, voter, poll
+
+
+async def test_a_mastodon_poll_vote_counts(hubs: HubFactory, remote: RemoteServer) -> None:
+    # Given staff send vee a poll,
+    running, event, voter, poll = await _poll_for_vee(hubs, remote)
     create = await received(remote, lambda a: a["type"] == "Create"
                             and a["object"]["type"] == "Question", "the poll")
     question = create["object"]
@@ -375,12 +382,7 @@ async def test_a_vote_recorded_before_a_stop_is_answered_when_processed_again(
     # A vote is counted, then answered through the RSVP engine, each in its own transaction.
     # If the hub stopped in between, the vote is processed again after the restart: the same
     # vote (the same Note) must then get its place, not be ignored as a repeat.
-    running = await hubs()
-    event = await new_event(running, capacity=10)
-    voter = remote.actor("vee")
-    status, poll = await running.api("POST", f"/api/v1/events/{event['id']}/poll",
-                                     {"to": [voter.id]})
-    assert status == 201, poll
+    running, event, voter, poll = await _poll_for_vee(hubs, remote)
     vote = {"id": f"{voter.id}#votes/1", "type": "Note", "name": "Going",
             "attributedTo": voter.id, "inReplyTo": poll["url"], "to": [running.actor_url]}
     stored = await poll_store.get_poll(running.hub.db, poll["id"])
