@@ -24,16 +24,21 @@ GIVE_UP_AFTER = 3 * 86400.0  # news this old is no longer worth sending
 
 
 async def plan_owed_notices(hub: Hub, now: float) -> int:
+    """A job for each notice and count change still owed that has none pending. Keys carry
+    the hour (or minute): when a job has used up its tries (the runner's 5, 5 minutes
+    apart), a new one is planned for the next, until the notice is too old to send."""
     owed = await participant_store.owed_notices(
-        hub.db, created_before=now - OWED_AFTER, created_after=now - GIVE_UP_AFTER)
+        hub.db, created_before=now - OWED_AFTER, created_after=now - GIVE_UP_AFTER, now=now)
     counts = await participant_store.unsent_count_changes(hub.db,
                                                            changed_before=now - OWED_AFTER)
-    bucket = int(now // OWED_AFTER)  # a count that changes again is owed again
+    pending = {key.rsplit(":", 1)[0] for key in await job_store.pending_keys(hub.db, "rsvp-")}
+    hour, minute = int(now // 3600), int(now // 60)
     return await job_store.plan(hub.db, [
-        *(PlannedJob(f"rsvp-notice:{notice}", "rsvp_notice", now, {"notice": notice})
-          for notice in owed),
-        *(PlannedJob(f"rsvp-counts:{event_id}:{bucket}", "rsvp_counts", now,
-                     {"event": event_id}) for event_id in counts)])
+        *(PlannedJob(f"rsvp-notice:{notice}:{hour}", "rsvp_notice", now, {"notice": notice})
+          for notice in owed if f"rsvp-notice:{notice}" not in pending),
+        *(PlannedJob(f"rsvp-counts:{event_id}:{minute}", "rsvp_counts", now,
+                     {"event": event_id})
+          for event_id in counts if f"rsvp-counts:{event_id}" not in pending)])
 
 
 async def run_owed_counts(hub: Hub, job: Job, now: float) -> None:

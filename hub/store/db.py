@@ -344,8 +344,8 @@ def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple[bool
     """One transaction for a batch of writes, on the writer's thread: (ok, result or error)
     for each; raises only if the transaction itself cannot begin or commit. Alone, a write's
     error rolls the transaction back; in company, a savepoint does, so the others still
-    commit. If SQLite itself abandons the transaction (a full disk can), every write of the
-    batch gets the error: none of them is stored."""
+    commit. If SQLite itself abandons the transaction (a full disk can), none of the batch
+    is stored: the failing write gets its error, the others a StoreError saying so."""
     alone = len(batch) == 1
     if alone and batch[0].alone_atomic and not conn.in_transaction:
         # One statement commits itself (and, with synchronous=FULL, syncs): BEGIN and
@@ -372,7 +372,10 @@ def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple[bool
             if alone or not conn.in_transaction or not _undo(conn):
                 with contextlib.suppress(sqlite3.Error):  # a full disk may refuse this too
                     conn.rollback()
-                return [(False, error)] * len(batch)
+                # The others hear their writes were lost with it, not this write's error: a
+                # caller may read its own exceptions as answers ("claimed meanwhile").
+                lost = StoreError(f"the write was undone with its transaction: {error}")
+                return [(False, error if other is write else lost) for other in batch]
             outcomes.append((False, error))
             continue
         outcomes.append((True, result))

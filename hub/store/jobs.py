@@ -85,6 +85,13 @@ async def retry_later(db: Database, job_id: int, run_at: float, error: str) -> N
             "WHERE id = ? AND state = 'pending'", (run_at, error, job_id))
 
 
+async def pending_keys(db: Database, prefix: str) -> set[str]:
+    """Keys of the jobs still to run whose key starts with `prefix`."""
+    rows = await db.fetchall("SELECT key FROM scheduled_jobs WHERE state = 'pending' AND "
+                             "substr(key, 1, ?) = ?", (len(prefix), prefix))
+    return {row["key"] for row in rows}
+
+
 async def get_job(db: Database, key: str) -> dict[str, Any] | None:
     row = await db.fetchone("SELECT * FROM scheduled_jobs WHERE key = ?", (key,))
     return None if row is None else dict(row)

@@ -342,13 +342,18 @@ async def add_notification(db: Database, participant_id: int, news: str, channel
         (participant_id, news, channel, detail, now, now if sent else None))
 
 
-async def owed_notices(db: Database, *, created_before: float,
-                       created_after: float) -> list[int]:
-    """Fediverse notices owed and not sent (their request stopped before sending them)."""
+async def owed_notices(db: Database, *, created_before: float, created_after: float,
+                       now: float) -> list[int]:
+    """Fediverse notices owed and not sent (their request stopped before sending them, or
+    the person could not be reached), still worth sending: the event has not started or
+    gone, and someone told they were promoted still has the place."""
     rows = await db.fetchall(
-        "SELECT id FROM rsvp_notifications WHERE channel IN ('activitypub', 'dm') AND "
-        "sent_at IS NULL AND created_at < ? AND created_at > ? ORDER BY id LIMIT 500",
-        (created_before, created_after))
+        "SELECT n.id FROM rsvp_notifications n JOIN participants p ON p.id = n.participant_id "
+        "JOIN events e ON e.id = p.event_id WHERE n.channel IN ('activitypub', 'dm') AND "
+        "n.sent_at IS NULL AND n.created_at < ? AND n.created_at > ? "
+        "AND e.deleted_at IS NULL AND e.start_at > ? "
+        "AND (n.news != 'promoted' OR p.state = 'going') ORDER BY n.id LIMIT 500",
+        (created_before, created_after, now))
     return [int(row["id"]) for row in rows]
 
 

@@ -86,6 +86,46 @@ async def test_group_commit_with_a_linger_gathers_trickling_writes_into_one_comm
         await db.close()
 
 
+async def test_a_write_that_loses_the_transaction_tells_the_others_theirs_was_lost(
+        tmp_path: Path) -> None:
+    """When a write takes the whole transaction down (as SQLite can on a full disk), none of
+    the batch is stored: that write hears its own error, the others a StoreError. (Writers
+    read some of their own exceptions as answers, so those must not reach the others.)"""
+    db = await Database.open(tmp_path / "hub.db")
+    try:
+        await db.migrate()
+        gate = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def hold(conn: sqlite3.Connection) -> None:
+            asyncio.run_coroutine_threadsafe(gate.wait(), loop).result(5)
+
+        def insert(conn: sqlite3.Connection, label: str) -> str:
+            conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                         "VALUES (?, ?, 0)", (label, label))
+            return label
+
+        def abandon(conn: sqlite3.Connection) -> None:
+            conn.execute("ROLLBACK")  # the transaction is gone, savepoints and all
+            raise LookupError("claimed meanwhile")
+
+        busy = asyncio.ensure_future(db.run_in_writer(hold))
+        await asyncio.sleep(0.05)
+        waiting = [asyncio.ensure_future(db.run_in_writer(insert, "a")),
+                   asyncio.ensure_future(db.run_in_writer(abandon)),
+                   asyncio.ensure_future(db.run_in_writer(insert, "b"))]
+        await asyncio.sleep(0.05)
+        gate.set()
+        await busy
+        results = await asyncio.gather(*waiting, return_exceptions=True)
+        assert isinstance(results[1], LookupError)
+        assert all(isinstance(r, StoreError) and "undone" in str(r)
+                   for r in (results[0], results[2]))
+        assert await db.fetchval("SELECT count(*) FROM api_tokens") == 0
+    finally:
+        await db.close()
+
+
 async def test_writes_waiting_together_share_a_commit_and_fail_alone(tmp_path: Path) -> None:
     """Writes queued while the writer is busy go into one transaction; a write that fails
     is rolled back to its own savepoint, and the others still commit."""
