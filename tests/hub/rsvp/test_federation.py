@@ -14,6 +14,7 @@ from hub.activitypub.context import AS_PUBLIC
 from hub.jobs.registry import build_runner
 from hub.rsvp import service as rsvp
 from hub.store import events as event_store
+from hub.store import jobs as job_store
 from hub.store import participants as participant_store
 from hub.store import polls as poll_store
 from tests.hub.events.factories import draft_input
@@ -183,9 +184,14 @@ async def test_a_promoted_person_out_of_reach_does_not_stop_anothers_leave(
     assert await db.fetchval("SELECT count(*) FROM inbound WHERE state != 'done'") == 0
     assert [(p["actor"], p["state"]) for p in (await participants(running, event))["items"]
             ] == [(bo.id, "going"), (ada.id, "not_going")]
-    remote.forbidden.discard("bo")
     runner = build_runner(running.hub)
     runner.clock = lambda: time.time() + 61
+    await runner.tick()  # still refused: the job will try again, up to five times
+    [job] = await job_store.jobs_of_kind(db, "rsvp_notice")
+    assert job["state"] == "pending" and job["attempts"] == 1
+    await db.execute("UPDATE scheduled_jobs SET state = 'failed' WHERE id = ?", (job["id"],))
+    remote.forbidden.discard("bo")  # back after those five tries: the next hour's job tells
+    runner.clock = lambda: time.time() + 3661
     await runner.tick()
     await received(remote, answer_to("Accept", bo_join), "Accept of bo's Join")
 
