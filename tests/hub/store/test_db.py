@@ -3,12 +3,28 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from hub.store.db import Database, StoreError, available_migrations
 from hub.store.group_commit import GroupCommit
+
+
+def _holding(gate: asyncio.Event) -> Callable[[sqlite3.Connection], None]:
+    """A write that keeps the writer busy until `gate` is set (others queue meanwhile)."""
+    loop = asyncio.get_running_loop()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        asyncio.run_coroutine_threadsafe(gate.wait(), loop).result(5)
+    return hold
+
+
+def _insert(conn: sqlite3.Connection, label: str) -> str:
+    conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
+                 "VALUES (?, ?, 0)", (label, label))
+    return label
 
 
 async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
@@ -95,15 +111,7 @@ async def test_a_write_that_loses_the_transaction_tells_the_others_theirs_was_lo
     try:
         await db.migrate()
         gate = asyncio.Event()
-        loop = asyncio.get_running_loop()
-
-        def hold(conn: sqlite3.Connection) -> None:
-            asyncio.run_coroutine_threadsafe(gate.wait(), loop).result(5)
-
-        def insert(conn: sqlite3.Connection, label: str) -> str:
-            conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
-                         "VALUES (?, ?, 0)", (label, label))
-            return label
+        hold = _holding(gate)
 
         def abandon(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")  # the transaction is gone, savepoints and all
@@ -111,9 +119,9 @@ async def test_a_write_that_loses_the_transaction_tells_the_others_theirs_was_lo
 
         busy = asyncio.ensure_future(db.run_in_writer(hold))
         await asyncio.sleep(0.05)
-        waiting = [asyncio.ensure_future(db.run_in_writer(insert, "a")),
+        waiting = [asyncio.ensure_future(db.run_in_writer(_insert, "a")),
                    asyncio.ensure_future(db.run_in_writer(abandon)),
-                   asyncio.ensure_future(db.run_in_writer(insert, "b"))]
+                   asyncio.ensure_future(db.run_in_writer(_insert, "b"))]
         await asyncio.sleep(0.05)
         gate.set()
         await busy
@@ -133,15 +141,7 @@ async def test_writes_waiting_together_share_a_commit_and_fail_alone(tmp_path: P
     try:
         await db.migrate()
         gate = asyncio.Event()
-        loop = asyncio.get_running_loop()
-
-        def hold(conn: sqlite3.Connection) -> None:  # keeps the writer busy a moment
-            asyncio.run_coroutine_threadsafe(gate.wait(), loop).result(5)
-
-        def insert(conn: sqlite3.Connection, label: str) -> str:
-            conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
-                         "VALUES (?, ?, 0)", (label, label))
-            return label
+        hold = _holding(gate)
 
         def fail(conn: sqlite3.Connection) -> None:
             conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
@@ -152,16 +152,16 @@ async def test_writes_waiting_together_share_a_commit_and_fail_alone(tmp_path: P
 
         def apply(conn: sqlite3.Connection, items: list[str]) -> list[str]:
             batches.append(len(items))
-            return [insert(conn, item) for item in items]
+            return [_insert(conn, item) for item in items]
 
         commits = GroupCommit(db, apply)
         busy = asyncio.ensure_future(db.run_in_writer(hold))
         await asyncio.sleep(0.05)
-        waiting = [asyncio.ensure_future(db.run_in_writer(insert, "a")),
+        waiting = [asyncio.ensure_future(db.run_in_writer(_insert, "a")),
                    asyncio.ensure_future(db.run_in_writer(fail)),
                    asyncio.ensure_future(commits.submit("b")),
                    asyncio.ensure_future(commits.submit("c")),
-                   asyncio.ensure_future(db.run_in_writer(insert, "d"))]
+                   asyncio.ensure_future(db.run_in_writer(_insert, "d"))]
         await asyncio.sleep(0.05)
         gate.set()
         await busy
@@ -198,19 +198,12 @@ async def test_a_write_cancelled_while_it_waits_is_not_written(tmp_path: Path) -
     try:
         await db.migrate()
         gate = asyncio.Event()
-        loop = asyncio.get_running_loop()
-
-        def hold(conn: sqlite3.Connection) -> None:
-            asyncio.run_coroutine_threadsafe(gate.wait(), loop).result(5)
-
-        def insert(conn: sqlite3.Connection, label: str) -> None:
-            conn.execute("INSERT INTO api_tokens (token_hash, label, created_at) "
-                         "VALUES (?, ?, 0)", (label, label))
+        hold = _holding(gate)
 
         busy = asyncio.ensure_future(db.run_in_writer(hold))
         await asyncio.sleep(0.05)
-        dropped = asyncio.ensure_future(db.run_in_writer(insert, "dropped"))
-        kept = asyncio.ensure_future(db.run_in_writer(insert, "kept"))
+        dropped = asyncio.ensure_future(db.run_in_writer(_insert, "dropped"))
+        kept = asyncio.ensure_future(db.run_in_writer(_insert, "kept"))
         await asyncio.sleep(0.01)
         dropped.cancel()
         gate.set()
