@@ -29,7 +29,7 @@ from hub.services.outbox import also_send
 from hub.store import events as event_store
 from hub.store import follows as follow_store
 from hub.store import media as media_store
-from hub.store.deliveries import inbox_host
+from hub.store.deliveries import Targets, inbox_host
 from hub.store.events import Event, SeriesChange
 from hub.urls import Urls
 
@@ -70,12 +70,13 @@ async def event_document(hub: Hub, event: Event) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Announcement:
-    """Who hears of some events' changes: the followers' inboxes and the fediverse teachers'
-    (by actor id), read before the change's transaction; `queue` runs inside it."""
+    """Who hears of some events' changes: the followers, and with them each fediverse
+    teacher (by actor id), read and checked before the change's transaction; `queue` runs
+    inside it."""
 
     urls: Urls
-    followers: tuple[str, ...]
-    teachers: Mapping[str, str]
+    followers: Targets
+    with_teacher: Mapping[str, Targets]
 
     def queue(self, conn: sqlite3.Connection, kind: str, events: Iterable[Event]) -> None:
         """`Create`, `Update` or `Delete` of each event, in the caller's transaction."""
@@ -88,9 +89,8 @@ class Announcement:
                         else event.published_at)
                 activity = event_activity(kind, event, self.urls, extras_in(conn, event),
                                           when=when)
-            teacher = self.teachers.get(event.teacher_actor_id or "")
-            also_send(activity, [*self.followers, *([teacher] if teacher else [])],
-                      public=True)(conn)
+            targets = self.with_teacher.get(event.teacher_actor_id or "", self.followers)
+            also_send(activity, targets, public=True)(conn)
 
     def created(self, conn: sqlite3.Connection, events: list[Event]) -> None:
         self.queue(conn, "Create", events)
@@ -110,12 +110,13 @@ class Announcement:
 async def announcement(hub: Hub, teachers: Iterable[str | None]) -> Announcement:
     """Read who will hear of a change to events taught by `teachers` (actor ids, or None);
     queue it with the change (a `then` of `hub.store.events`), then `hub.wake_delivery()`."""
-    inboxes = {}
+    followers = Targets.of(sorted(await follow_store.follower_inboxes(hub.db)))
+    with_teacher = {}
     for actor_id in {t for t in teachers if t}:
         inbox = await _teacher_inbox(hub, actor_id)
         if inbox is not None:
-            inboxes[actor_id] = inbox
-    return Announcement(hub.urls, tuple(await follow_store.follower_inboxes(hub.db)), inboxes)
+            with_teacher[actor_id] = followers.plus([inbox])
+    return Announcement(hub.urls, followers, with_teacher)
 
 
 async def _teacher_inbox(hub: Hub, actor_id: str) -> str | None:
@@ -123,7 +124,7 @@ async def _teacher_inbox(hub: Hub, actor_id: str) -> str | None:
     the change (followers still get the activity; only the teacher's own copy is missed)."""
     try:
         actor = await hub.actors.get(actor_id)
-        inbox_host(actor.delivery_inbox)
+        inbox_host(actor.delivery_inbox)  # one we can use: checked before the transaction
     except FederationError as exc:
         log.warning("cannot reach teacher %s: %s", actor_id, exc)
         return None

@@ -17,6 +17,7 @@ from hub.runtime import Hub
 from hub.services.outbox import also_send
 from hub.store import follows as follow_store
 from hub.store import needs as store
+from hub.store.deliveries import Targets
 from hub.store.needs import LocalNeed
 from hub.urls import Urls
 
@@ -26,7 +27,7 @@ async def change_and_tell(hub: Hub, change: Callable[[sqlite3.Connection], int],
     """`change(conn)` writes and returns the need's id (or raises: nothing is written); in
     the same transaction the need is read back and `kind` queued to every follower:
     `Create`, `Update`, or `Delete` for a need cancelled or removed (None: nobody is told)."""
-    followers = await follow_store.follower_inboxes(hub.db) if kind else []
+    followers = Targets.of(sorted(await follow_store.follower_inboxes(hub.db)) if kind else [])
 
     def run(conn: sqlite3.Connection) -> LocalNeed:
         need = store.get_need_in(conn, change(conn))

@@ -11,7 +11,7 @@ from federation.errors import BlockedDomain, FederationError, RemoteNotFound, Va
 from hub.runtime import Hub
 from hub.store import actors as actor_store
 from hub.store import follows as follow_store
-from hub.store.deliveries import enqueue, outbox_writer
+from hub.store.deliveries import Targets, enqueue, outbox_writer
 
 Also = Callable[[sqlite3.Connection], None]
 log = logging.getLogger(__name__)
@@ -31,11 +31,13 @@ async def publish(hub: Hub, activity: dict[str, Any], inboxes: Iterable[str], *,
     return outbox_id
 
 
-def also_send(activity: dict[str, Any], inboxes: Iterable[str], *,
+def also_send(activity: dict[str, Any], inboxes: Iterable[str] | Targets, *,
               public: bool = False) -> Callable[[sqlite3.Connection], int]:
     """Another activity queued inside a `publish`'s transaction (call it from `also`): an
-    exchange's Accept and the contact note that follows it leave together or not at all."""
-    return outbox_writer(activity, sorted(set(inboxes)), activity_type=str(activity["type"]),
+    exchange's Accept and the contact note that follows it leave together or not at all.
+    Built inside a transaction, take `Targets` made before it."""
+    targets = inboxes if isinstance(inboxes, Targets) else sorted(set(inboxes))
+    return outbox_writer(activity, targets, activity_type=str(activity["type"]),
                          object_id=_object_id(activity), public=public)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -58,12 +59,23 @@ def inbox_host(inbox: str) -> str:
     return host
 
 
-def _distinct_inboxes(inboxes: Iterable[str]) -> list[tuple[str, str]]:
-    seen: dict[str, str] = {}
-    for inbox in inboxes:
-        if inbox not in seen:
-            seen[inbox] = inbox_host(inbox)
-    return list(seen.items())
+@dataclass(frozen=True)
+class Targets:
+    """Distinct inboxes, each checked, with the host each is delivered to: made once, before
+    a transaction, for every activity it queues (a change that announces several events to
+    the same followers checks their inboxes once, not once an activity on the writer)."""
+
+    hosts: Mapping[str, str]  # inbox -> host, in the order given
+
+    @classmethod
+    def of(cls, inboxes: Iterable[str]) -> Targets:
+        """ValidationError if any inbox cannot be delivered to."""
+        return cls({inbox: inbox_host(inbox) for inbox in dict.fromkeys(inboxes)})
+
+    def plus(self, inboxes: Iterable[str]) -> Targets:
+        """These and more inboxes (only the new ones are checked)."""
+        more = {inbox: inbox_host(inbox) for inbox in inboxes if inbox not in self.hosts}
+        return Targets({**self.hosts, **more}) if more else self
 
 
 async def enqueue(db: Database, activity: dict[str, Any], inboxes: Iterable[str], *,
@@ -88,13 +100,13 @@ async def enqueue(db: Database, activity: dict[str, Any], inboxes: Iterable[str]
     return int(await db.run_in_writer(write))
 
 
-def outbox_writer(activity: dict[str, Any], inboxes: Iterable[str], *, activity_type: str,
-                  object_id: str | None = None, public: bool = True,
+def outbox_writer(activity: dict[str, Any], inboxes: Iterable[str] | Targets, *,
+                  activity_type: str, object_id: str | None = None, public: bool = True,
                   signer: str = "hub") -> Callable[[sqlite3.Connection], int]:
     """What `enqueue` writes, as a function of a connection, for a caller's transaction that
-    sends more than one activity (each is checked here, before the transaction)."""
+    sends more than one activity (inboxes are checked here, unless given as `Targets`)."""
     body = orjson.dumps(activity)
-    targets = _distinct_inboxes(inboxes)
+    targets = (inboxes if isinstance(inboxes, Targets) else Targets.of(inboxes)).hosts.items()
 
     def write(conn: sqlite3.Connection) -> int:
         now = time.time()
