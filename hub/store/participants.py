@@ -306,11 +306,18 @@ def channel_for(participant: Participant) -> str:
     return "dm" if participant.actor_id else "email"
 
 
-def _owe(conn: sqlite3.Connection, participant: Participant, news: str, now: float) -> int:
+def _write_notification(conn: sqlite3.Connection, participant_id: int, news: str,
+                        channel: str, *, now: float, sent: bool,
+                        detail: str | None = None) -> int:
     return int(conn.execute(
-        "INSERT INTO rsvp_notifications (participant_id, news, channel, created_at) "
-        "VALUES (?, ?, ?, ?)", (participant.id, news, channel_for(participant), now)).lastrowid
-        or 0)
+        "INSERT INTO rsvp_notifications (participant_id, news, channel, detail, created_at, "
+        "sent_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (participant_id, news, channel, detail, now, now if sent else None)).lastrowid or 0)
+
+
+def _owe(conn: sqlite3.Connection, participant: Participant, news: str, now: float) -> int:
+    return _write_notification(conn, participant.id, news, channel_for(participant), now=now,
+                               sent=False)
 
 
 class AlreadyTold(Exception):
@@ -324,9 +331,7 @@ def notified(participant_id: int, news: str, channel: str, *,
     def record(conn: sqlite3.Connection) -> None:
         now = time.time()
         if notice is None:
-            conn.execute("INSERT INTO rsvp_notifications (participant_id, news, channel, "
-                         "created_at, sent_at) VALUES (?, ?, ?, ?, ?)",
-                         (participant_id, news, channel, now, now))
+            _write_notification(conn, participant_id, news, channel, now=now, sent=True)
         elif conn.execute("UPDATE rsvp_notifications SET sent_at = ? WHERE id = ? AND "
                           "sent_at IS NULL", (now, notice)).rowcount == 0:
             raise AlreadyTold
@@ -336,10 +341,8 @@ def notified(participant_id: int, news: str, channel: str, *,
 async def add_notification(db: Database, participant_id: int, news: str, channel: str, *,
                            detail: str | None = None, sent: bool = True) -> int:
     now = time.time()
-    return await db.execute(
-        "INSERT INTO rsvp_notifications (participant_id, news, channel, detail, created_at, "
-        "sent_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (participant_id, news, channel, detail, now, now if sent else None))
+    return int(await db.run_in_writer(lambda conn: _write_notification(
+        conn, participant_id, news, channel, now=now, sent=sent, detail=detail)))
 
 
 async def owed_notices(db: Database, *, created_before: float, created_after: float,
