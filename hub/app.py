@@ -56,6 +56,7 @@ BACKSTOP_POLL = 60.0
 INBOX_WAKE_DELAY = 0.01  # stored activities are processed in batches at most this much later
 KEY_RELOAD_INTERVAL = 30.0  # a key rotated by the CLI is picked up within this
 JOB_INTERVAL = 30.0  # how often due reminders and digests are looked for
+JOB_STOP_GRACE = 5.0  # at shutdown, how long a running job may take to finish
 # Inbox verifier processes start once the inbox has checked this many deliveries in the
 # event loop: a quiet hub (and most tests) never starts them.
 VERIFIERS_START_AFTER = 50
@@ -172,7 +173,7 @@ class _Workers:
         # Blocks made from the CLI reach a running hub within this.
         self.scheduler.add_job(reload_policy, "interval", args=[hub], seconds=WAKE_INTERVAL)
         self.jobs = build_runner(hub)
-        self.scheduler.add_job(self.jobs.tick, "interval", seconds=JOB_INTERVAL)
+        hub.wake_jobs = self.jobs.wake
         # The first walk starts with the hub; a hub with no area has no one to pair with.
         self.discovery = Discovery(hub)
         if own_area(s) is not None:
@@ -197,6 +198,7 @@ async def _workers(hub: Hub) -> AsyncIterator[_Workers]:
     await w.health.load()  # unreachable hosts are judged from memory on the delivery path
     tasks = [asyncio.create_task(w.processor.run_forever(w.stop), name="inbox"),
              asyncio.create_task(w.delivery.run_forever(w.stop), name="delivery")]
+    jobs = asyncio.create_task(w.jobs.run_forever(w.stop, JOB_INTERVAL), name="jobs")
     w.scheduler.start()
     try:
         yield w
@@ -208,7 +210,13 @@ async def _workers(hub: Hub) -> AsyncIterator[_Workers]:
         w.stop.set()
         w.processor.wake()
         w.delivery.wake()
+        w.jobs.wake()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # A job still running (an email to a slow mail server) is cut short: it was not
+        # marked done, so it runs again after the restart.
+        await asyncio.wait([jobs], timeout=JOB_STOP_GRACE)
+        jobs.cancel()
+        await asyncio.gather(jobs, return_exceptions=True)
         await w.delivery.close()
         # Outcomes and inbound rows still queued for a group commit are written before the
         # database closes.

@@ -36,6 +36,7 @@ class Hub:
     # Called after new deliveries or inbound rows are written; the app wires these to its workers.
     wake_delivery: Callable[[], None] = field(default=lambda: None)
     wake_inbox: Callable[[], None] = field(default=lambda: None)
+    wake_jobs: Callable[[], None] = field(default=lambda: None)
 
 
 async def reload_policy(hub: Hub) -> None:

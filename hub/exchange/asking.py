@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from federation.errors import FederationError
 from hub.exchange import notify, offers
 from hub.exchange.targets import Target, target_of
-from hub.mail import MailError, mail_enabled, send_mail
+from hub.mail import mail_enabled
 from hub.needs.pool import rank_for, volunteers_changed
 from hub.runtime import Hub
 from hub.services.follows import resolve_actor_id
 from hub.store import asks as ask_store
 from hub.store import offers as offer_store
+from hub.store import signups
 from hub.store import volunteers as volunteer_store
 from hub.store.asks import Ask
 from hub.store.volunteers import Volunteer
@@ -87,20 +88,22 @@ async def ask(hub: Hub, target: Target, volunteer: Volunteer, *, asked_by: str,
     except Exception:  # the message and its record could not be written: nothing went out
         await ask_store.delete_ask(hub.db, stored.id)
         raise
+    email = None
     if volunteer.profile.email and mail_enabled(hub.settings):
-        try:
-            await send_mail(hub.settings, volunteer.profile.email,
-                            f"Could you help? {target.title}", "\n\n".join(lines))
-            channels.append("email")
-        except MailError as exc:
-            log.warning("ask %s: email not sent: %s", stored.uuid, exc)
+        # Queued with the ask's channels; the job runner sends it, so a slow mail server
+        # never holds the request (nor a sweep asking many).
+        email = signups.message_writer(volunteer.id, f"Could you help? {target.title}",
+                                       "\n\n".join(lines))
+        channels.append("email")
     if not channels:
         # Nobody would ever see it: no ask is recorded (nor counted against them).
         await ask_store.delete_ask(hub.db, stored.id)
         raise NotAskable("the volunteer could not be reached: email is not set up here or "
                          "they gave none, and they did not agree to direct messages or their "
                          "account could not be found")
-    await ask_store.set_channels(hub.db, stored.id, channels)
+    await ask_store.set_channels(hub.db, stored.id, channels, also=email)
+    if email is not None:
+        hub.wake_jobs()
     volunteers_changed(hub.db, [volunteer.uuid])
     return Asked(await ask_store.get_ask(hub.db, stored.id) or stored, link)
 

@@ -18,9 +18,10 @@ from typing import Any
 from federation.errors import FederationError
 from hub.activitypub.rsvp import Recipient, direct_message
 from hub.exchange.targets import Target
-from hub.mail import MailError, mail_enabled, send_mail
+from hub.mail import mail_enabled
 from hub.runtime import Hub
 from hub.services.outbox import send_to_actor
+from hub.store import signups
 from hub.store.asks import Ask
 from hub.store.volunteers import Volunteer
 
@@ -92,11 +93,9 @@ async def tell_volunteer(hub: Hub, ask: Ask, volunteer: Volunteer, news: str,
     if "dm" in ask.channels and ask.dm_actor:
         await dm(hub, ask.dm_actor, lines, in_reply_to=in_reply_to or ask.dm_note_id)
     if "email" in ask.channels and volunteer.profile.email and mail_enabled(hub.settings):
-        try:
-            await send_mail(hub.settings, volunteer.profile.email,
-                            target.title if target else "Your offer to help", "\n\n".join(lines))
-        except MailError as exc:
-            log.warning("ask %s: email not sent: %s", ask.uuid, exc)
+        await hub.db.run_in_writer(signups.message_writer(
+            volunteer.id, target.title if target else "Your offer to help", "\n\n".join(lines)))
+        hub.wake_jobs()  # the job runner sends it: no request waits on the mail server
 
 
 async def dm(hub: Hub, actor_id: str, lines: list[str], *, in_reply_to: str | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -29,17 +31,38 @@ class JobRunner:
     handlers: dict[str, Handler] = field(default_factory=dict)
     planners: list[Planner] = field(default_factory=list)
     clock: Callable[[], float] = time.time
+    # One tick at a time, whoever starts it (the loop, a wake, a test), so no job runs twice.
+    _ticking: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    _woken: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    def wake(self) -> None:
+        """Tick now rather than at the next interval: work was just queued (an email)."""
+        self._woken.set()
+
+    async def run_forever(self, stop: asyncio.Event, interval: float) -> None:
+        """Tick every `interval` seconds, and soon after each `wake()`, until `stop`."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), interval)
+            self._woken.clear()
+            if stop.is_set():
+                return
+            try:
+                await self.tick()
+            except Exception:  # the store was busy or gone: the next tick tries again
+                log.exception("the job runner's tick failed")
 
     async def tick(self) -> int:
         """Plan upcoming jobs, then run every due one; returns how many ran."""
-        now = self.clock()
-        for planner in self.planners:
-            await planner(self.hub, now)
-        ran = 0
-        for job in await job_store.due(self.hub.db, now):
-            await self._run(job, now)
-            ran += 1
-        return ran
+        async with self._ticking:
+            now = self.clock()
+            for planner in self.planners:
+                await planner(self.hub, now)
+            ran = 0
+            for job in await job_store.due(self.hub.db, now):
+                await self._run(job, now)
+                ran += 1
+            return ran
 
     async def _run(self, job: Job, now: float) -> None:
         handler = self.handlers.get(job.kind)
@@ -57,6 +80,7 @@ class JobRunner:
 
     async def _retry(self, job: Job, error: str) -> None:
         if job.attempts + 1 >= MAX_ATTEMPTS:
+            log.warning("job %s failed after %d tries: %s", job.key, MAX_ATTEMPTS, error)
             await job_store.finish(self.hub.db, job.id, "failed", error)
         else:
             await job_store.retry_later(self.hub.db, job.id, self.clock() + RETRY_AFTER, error)

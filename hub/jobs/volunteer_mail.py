@@ -1,7 +1,9 @@
-"""Email to volunteers who signed themselves up with an address: the welcome with their
-private link, and word that a coordinator approved them. Each unsent `volunteer_mail` row
-becomes a job; once the mail server has taken the message, the row is marked sent and the
-link it carried is forgotten."""
+"""Every email to a volunteer: the welcome with their private link, word that a coordinator
+approved them, a new link, and the messages of matching (an ask, news about an offer), which
+are written whole with the change they report. Each unsent `volunteer_mail` row becomes a
+job; once the mail server has taken the message, the row is marked sent and the link or text
+it carried is forgotten. No request waits on the mail server: the runner is woken at once
+(`hub.wake_jobs`) and retries a refused message (hub.jobs.runner)."""
 
 from __future__ import annotations
 
@@ -54,17 +56,21 @@ async def run_volunteer_mail(hub: Hub, job: Job, now: float) -> None:
     volunteer = None if mail is None else await volunteer_store.get_volunteer_by_id(
         hub.db, mail.volunteer_id)
     if (mail is None or mail.sent_at is not None or volunteer is None
-            or (mail.kind in ("welcome", "link") and not mail.link)):
+            or (mail.kind in ("welcome", "link") and not mail.link)
+            or (mail.kind == "message" and not mail.body)):
         await job_store.finish(hub.db, job.id, "skipped", "nothing left to send")
         return
     if not volunteer.profile.email or not mail_enabled(hub.settings):
         await job_store.finish(hub.db, job.id, "skipped", "email is not configured")
         await signups.mark_mail_sent(hub.db, mail.id)
         return
-    lines = {"welcome": lambda: welcome_lines(hub, mail.link or ""),
-             "link": lambda: new_link_lines(mail.link or ""),
-             "approved": lambda: approved_lines(hub)}[mail.kind]()
-    await send_mail(hub.settings, volunteer.profile.email, SUBJECTS[mail.kind],
-                    email_body(hub, volunteer.profile.name, lines))
+    if mail.kind == "message":
+        subject, text = mail.subject or "", mail.body or ""
+    else:
+        lines = {"welcome": lambda: welcome_lines(hub, mail.link or ""),
+                 "link": lambda: new_link_lines(mail.link or ""),
+                 "approved": lambda: approved_lines(hub)}[mail.kind]()
+        subject, text = SUBJECTS[mail.kind], email_body(hub, volunteer.profile.name, lines)
+    await send_mail(hub.settings, volunteer.profile.email, subject, text)
     await signups.mark_mail_sent(hub.db, mail.id)
     await job_store.finish(hub.db, job.id)

@@ -6,6 +6,7 @@ import secrets
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,10 +74,18 @@ def write_dm(conn: sqlite3.Connection, ask_id: int, note_id: str, actor: str) ->
                  (orjson.dumps(["dm"]).decode(), note_id, actor, ask_id))
 
 
-async def set_channels(db: Database, ask_id: int, channels: list[str]) -> None:
-    """Every channel the ask went out by (see `write_dm` for the direct message's own)."""
-    await db.execute("UPDATE asks SET channels = ? WHERE id = ?",
+async def set_channels(db: Database, ask_id: int, channels: list[str], *,
+                       also: Callable[[sqlite3.Connection], None] | None = None) -> None:
+    """Every channel the ask went out by (see `write_dm` for the direct message's own);
+    `also` writes in the same transaction (the ask's email)."""
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE asks SET channels = ? WHERE id = ?",
                      (orjson.dumps(channels).decode(), ask_id))
+        if also is not None:
+            also(conn)
+
+    await db.run_in_writer(write)
 
 
 async def delete_ask(db: Database, ask_id: int) -> None:

@@ -1,10 +1,12 @@
 """Volunteers signing themselves up: sign-up links sent to fediverse accounts, and the email
-waiting to be sent to a new volunteer (see 0011_signup.sql)."""
+waiting to be sent to a volunteer (see 0011_signup.sql and 0015_volunteer_messages.sql)."""
 
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.store.db import Database
@@ -25,9 +27,11 @@ class Invite:
 class VolunteerMail:
     id: int
     volunteer_id: int
-    kind: str
+    kind: str  # welcome, link, approved (written when sent), or message (written whole)
     link: str | None
     sent_at: float | None
+    subject: str | None = None  # a message's
+    body: str | None = None
 
 
 async def new_invite(db: Database, actor_id: str, handle: str, lifetime: float) -> str:
@@ -56,6 +60,19 @@ async def queue_mail(db: Database, volunteer_id: int, kind: str, link: str | Non
                             "VALUES (?, ?, ?, ?)", (volunteer_id, kind, link, time.time()))
 
 
+def message_writer(volunteer_id: int, subject: str,
+                   text: str) -> Callable[[sqlite3.Connection], None]:
+    """A write that queues one email to the volunteer, for the transaction of the change it
+    reports (`also=`); the job runner sends it (hub.jobs.volunteer_mail)."""
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO volunteer_mail (volunteer_id, kind, subject, body, "
+                     "created_at) VALUES (?, 'message', ?, ?, ?)",
+                     (volunteer_id, subject, text, time.time()))
+
+    return write
+
+
 async def unsent_mail(db: Database, limit: int = 500) -> list[int]:
     rows = await db.fetchall("SELECT id FROM volunteer_mail WHERE sent_at IS NULL "
                              "ORDER BY id LIMIT ?", (limit,))
@@ -65,10 +82,11 @@ async def unsent_mail(db: Database, limit: int = 500) -> list[int]:
 async def get_mail(db: Database, mail_id: int) -> VolunteerMail | None:
     row = await db.fetchone("SELECT * FROM volunteer_mail WHERE id = ?", (mail_id,))
     return None if row is None else VolunteerMail(row["id"], row["volunteer_id"], row["kind"],
-                                                  row["link"], row["sent_at"])
+                                                  row["link"], row["sent_at"], row["subject"],
+                                                  row["body"])
 
 
 async def mark_mail_sent(db: Database, mail_id: int) -> None:
-    """Sent: the private link it carried is forgotten."""
-    await db.execute("UPDATE volunteer_mail SET sent_at = ?, link = NULL WHERE id = ?",
-                     (time.time(), mail_id))
+    """Sent: the private link it carried, and a message's text, are forgotten."""
+    await db.execute("UPDATE volunteer_mail SET sent_at = ?, link = NULL, body = NULL "
+                     "WHERE id = ?", (time.time(), mail_id))

@@ -61,10 +61,12 @@ async def _ask(hub: RunningHub, need: dict[str, Any], volunteer_id: str) -> dict
     return body["items"][0]
 
 
-async def _link_for(smtp: MailSink, address: str) -> str:
+async def _link_for(smtp: MailSink, address: str, title: str = "") -> str:
+    """The answer link of the newest ask emailed to `address` (for the need `title`, if
+    given: the job runner sends it just after the ask, so an older one may be there)."""
     async def found() -> str | None:
         for message in reversed(smtp.messages):
-            if message["To"] == address:
+            if message["To"] == address and title in message["Subject"]:
                 text = message.get_payload(decode=True).decode()
                 match = re.search(r"http://127\.0\.0\.1:\d+/asks/[A-Za-z0-9_-]{32,64}", text)
                 if match:
@@ -99,6 +101,60 @@ async def test_two_clicks_on_accept_make_one_match(hubs: HubFactory, smtp: MailS
     assert matching["status"] == "open"
 
 
+class SilentMailServer:
+    """Takes connections and never says a word: smtplib waits 30 s for its greeting."""
+
+    def __init__(self) -> None:
+        self.connections: list[asyncio.StreamWriter] = []
+        self.port = 0
+
+    async def __aenter__(self) -> SilentMailServer:
+        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections.append(writer)
+
+        self._server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+        for writer in self.connections:  # the sender's thread hears EOF and gives up
+            writer.close()
+        await self._server.wait_closed()
+
+
+async def test_a_mail_server_that_never_answers_does_not_hold_the_ask(
+        hubs: HubFactory) -> None:
+    async with SilentMailServer() as silent:
+        a = await hubs("alder", smtp_host="127.0.0.1", smtp_port=silent.port,
+                       smtp_security="none")
+        ana = await _volunteer(a, "Ana Lima")
+        need = await _need(a)
+        # Sent inside the request, the ask would wait 30 s for the server's greeting.
+        asked = await asyncio.wait_for(_ask(a, need, ana), 10)
+        assert asked["channels"] == ["email"] and asked["status"] == "asked"
+        queued = await a.hub.db.fetchall("SELECT kind, subject, body, sent_at FROM "
+                                         "volunteer_mail WHERE kind = 'message'")
+        assert [(r["subject"], r["sent_at"]) for r in queued] == [
+            (f"Could you help? {need['title']}", None)]
+        assert "/asks/" in queued[0]["body"]
+        # The job runner, woken by the ask, is the one waiting on the server.
+        await wait_until(lambda: _async(silent.connections), what="the runner's connection")
+
+    async def retried() -> bool:  # the server hung up: the mail is tried again later
+        job = await a.hub.db.fetchone("SELECT state, attempts, last_error FROM scheduled_jobs "
+                                      "WHERE kind = 'volunteer_mail'")
+        return job is not None and job["attempts"] == 1 and job["state"] == "pending"
+
+    await wait_until(retried, what="the ask email to be planned again")
+    row = await a.hub.db.fetchone("SELECT sent_at, body FROM volunteer_mail")
+    assert row["sent_at"] is None and "/asks/" in row["body"]
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
 async def test_an_ask_is_answered_on_its_page_and_a_foreign_site_cannot_answer(
         hubs: HubFactory, smtp: MailSink) -> None:
     a = await _hub(hubs, smtp)
@@ -120,13 +176,24 @@ async def test_an_ask_is_answered_on_its_page_and_a_foreign_site_cannot_answer(
     status, text = await _post(link, {"answer": "no"}, a.base_url)
     assert status == 200 and "You said yes" in text  # an answer stands once given
 
+    # Once the mail server took it, the email's text (with the private link) is forgotten.
+    async def forgotten() -> bool:
+        sent = await a.hub.db.fetchall("SELECT sent_at, body FROM volunteer_mail")
+        return bool(sent) and all(r["sent_at"] and r["body"] is None for r in sent)
+
+    await wait_until(forgotten, what="the sent email's text to be forgotten")
+
     # Staff accept her: she is told whom to contact, and the need is filled.
     status, body = await a.api("POST", f"/api/v1/asks/{asked['id']}/accept", {})
     assert status == 200, body
     mail = await _link_for(smtp, "ana@example.org")
     assert mail == link
-    assert any("volunteering@alder.example" in m.get_payload(decode=True).decode()
-               for m in smtp.messages if m["To"] == "ana@example.org")
+
+    async def told_whom() -> bool:  # the email is sent by the job runner, woken at once
+        return any("volunteering@alder.example" in m.get_payload(decode=True).decode()
+                   for m in smtp.messages if m["To"] == "ana@example.org")
+
+    await wait_until(told_whom, what="the coordinator's contact mailed to Ana")
     status, matching = await a.api("GET", f"/api/v1/needs/{need['id']}/matching")
     assert matching["status"] == "filled" and matching["time_to_fill_hours"] is not None
     status, _ = await a.api("POST", f"/api/v1/asks/{asked['id']}/accept", {})
@@ -250,7 +317,7 @@ async def test_a_just_matched_volunteer_ranks_below_an_equal_one(
     for n in range(3):
         need = await _need(a, title=f"Befriending {n}")
         asked = await _ask(a, need, first)
-        link = await _link_for(smtp, email[first])
+        link = await _link_for(smtp, email[first], f"Befriending {n}")
         status, _ = await _post(link, {"answer": "yes"}, a.base_url)
         status, body = await a.api("POST", f"/api/v1/asks/{asked['id']}/accept", {})
         assert status == 200, body

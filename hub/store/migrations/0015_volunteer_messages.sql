@@ -1,0 +1,8 @@
+-- Every email to a volunteer goes through volunteer_mail and the job runner, never inside a
+-- request: an ask or news about an offer sent inline held staff's (or the volunteer's) page
+-- for up to 30 s per message when the mail server was slow or down. Such a message is written
+-- whole (kind 'message', with its subject and text) in the transaction of the change it
+-- reports. Its text may carry a private answer link, so it is forgotten once the mail server
+-- has taken it, like the link of a welcome.
+ALTER TABLE volunteer_mail ADD COLUMN subject TEXT;
+ALTER TABLE volunteer_mail ADD COLUMN body TEXT;
