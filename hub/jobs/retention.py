@@ -9,6 +9,11 @@ erasure. Every hour, bodies of private activities whose deliveries are all finis
 private inbound activities processed, more than `GRACE` seconds ago, are replaced by `{}`.
 Ids, types, times and delivery outcomes stay, so dedupe and the delivery record still work.
 Inbound activities that `failed` keep their bodies, so they can be replayed once fixed.
+
+The same hourly job drops finished rows of the periodic jobs (a sweep every five minutes, this
+job every hour, a digest or top-up a day) after `KEEP_JOBS` seconds: their keys name a time
+their planners never plan again, so the rows only grew the table (~110,000 a year). Rows of
+other kinds stay: a reminder's or an email's row is what stops it going out twice.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ from hub.store.jobs import Job, PlannedJob
 
 EVERY = 3600.0
 GRACE = 600.0
+KEEP_JOBS = 30 * 86400.0
+# Kinds whose keys name a period (five minutes, an hour, a day) and that planners plan only
+# for the present one (hub.jobs.registry has every kind).
+PERIODIC = ("exchange_sweep", "retention", "digest", "series_topup", "rsvp_notice",
+            "rsvp_counts")
 EMPTY = b"{}"
 _PUBLIC = "%https://www.w3.org/ns/activitystreams#Public%"
 
@@ -45,4 +55,5 @@ async def forget_private_bodies(hub: Hub, now: float) -> tuple[int, int]:
 
 async def run_retention(hub: Hub, job: Job, now: float) -> None:
     await forget_private_bodies(hub, now)
+    await job_store.prune(hub.db, PERIODIC, finished_before=now - KEEP_JOBS)
     await job_store.finish(hub.db, job.id)

@@ -85,6 +85,17 @@ async def retry_later(db: Database, job_id: int, run_at: float, error: str) -> N
             "WHERE id = ? AND state = 'pending'", (run_at, error, job_id))
 
 
+async def prune(db: Database, kinds: Iterable[str], *, finished_before: float) -> int:
+    """Drop finished jobs of these kinds that ended before the time given; how many."""
+    kinds = list(kinds)
+    marks = ", ".join("?" * len(kinds))
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            f"DELETE FROM scheduled_jobs WHERE kind IN ({marks}) AND state != 'pending' "
+            "AND finished_at < ?", (*kinds, finished_before))
+        return cursor.rowcount
+
+
 async def pending_keys(db: Database, prefix: str) -> set[str]:
     """Keys of the jobs still to run whose key starts with `prefix`."""
     rows = await db.fetchall("SELECT key FROM scheduled_jobs WHERE state = 'pending' AND "

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from hub.jobs.registry import build_runner
-from hub.jobs.retention import EMPTY, GRACE, forget_private_bodies
+from hub.jobs.retention import EMPTY, GRACE, KEEP_JOBS, forget_private_bodies
 from hub.store.db import Database
 from hub.store.deliveries import enqueue
 from tests.support.hubs import RunningHub
@@ -74,3 +74,26 @@ async def test_the_hub_runs_it_as_a_scheduled_job(hubs: Any) -> None:
     row = await hub.hub.db.fetchone(
         "SELECT state FROM scheduled_jobs WHERE kind = 'retention'")
     assert row is not None and row["state"] == "done"
+
+
+async def test_old_rows_of_periodic_jobs_go_and_the_rest_stay(hubs: Any) -> None:
+    hub: RunningHub = await hubs("north")
+    db, now = hub.hub.db, time.time()
+    old, recent = now - KEEP_JOBS - 60, now - KEEP_JOBS + 3600
+    rows = [("exchange_sweep:1", "exchange_sweep", "done", old),       # goes
+            ("retention:1", "retention", "failed", old),               # goes
+            ("exchange_sweep:2", "exchange_sweep", "done", recent),    # too recent
+            ("exchange_sweep:3", "exchange_sweep", "pending", None),   # still to run
+            ("reminder:1:3600:1", "reminder", "done", old),            # stops a second send
+            ("volunteer-mail:1", "volunteer_mail", "done", old)]       # the same
+    await db.executemany(
+        "INSERT INTO scheduled_jobs (key, kind, run_at, state, created_at, finished_at) "
+        "VALUES (?, ?, 0, ?, 0, ?)", rows)
+    # The hourly retention job prunes, through the runner as the hub runs it.
+    await build_runner(hub.hub).tick()
+    keys = {r["key"] for r in await db.fetchall("SELECT key FROM scheduled_jobs")}
+    assert keys >= {"exchange_sweep:2", "exchange_sweep:3", "reminder:1:3600:1",
+                    "volunteer-mail:1"}
+    assert not keys & {"exchange_sweep:1", "retention:1"}
+    # Planning the present again is untouched by it.
+    assert any(k.startswith("retention:") and k != "retention:1" for k in keys)
