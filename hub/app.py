@@ -56,7 +56,6 @@ BACKSTOP_POLL = 60.0
 INBOX_WAKE_DELAY = 0.01  # stored activities are processed in batches at most this much later
 KEY_RELOAD_INTERVAL = 30.0  # a key rotated by the CLI is picked up within this
 JOB_INTERVAL = 30.0  # how often due reminders and digests are looked for
-JOB_STOP_GRACE = 5.0  # at shutdown, how long a running job may take to finish
 # Inbox verifier processes start once the inbox has checked this many deliveries in the
 # event loop: a quiet hub (and most tests) never starts them.
 VERIFIERS_START_AFTER = 50
@@ -211,12 +210,9 @@ async def _workers(hub: Hub) -> AsyncIterator[_Workers]:
         w.processor.wake()
         w.delivery.wake()
         w.jobs.wake()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        # A job still running (an email to a slow mail server) is cut short: it was not
-        # marked done, so it runs again after the restart.
-        await asyncio.wait([jobs], timeout=JOB_STOP_GRACE)
-        jobs.cancel()
-        await asyncio.gather(jobs, return_exceptions=True)
+        # A job under way is let finish (an email's thread would run on if it were
+        # cancelled, and send again after the restart); the runner starts no other.
+        await asyncio.gather(*tasks, jobs, return_exceptions=True)
         await w.delivery.close()
         # Outcomes and inbound rows still queued for a group commit are written before the
         # database closes.

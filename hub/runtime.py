@@ -5,6 +5,7 @@ The web app, the CLI and the tests all build the same object, so they behave the
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -37,6 +38,8 @@ class Hub:
     wake_delivery: Callable[[], None] = field(default=lambda: None)
     wake_inbox: Callable[[], None] = field(default=lambda: None)
     wake_jobs: Callable[[], None] = field(default=lambda: None)
+    # Held by a job runner's tick (hub.jobs.runner): one at a time.
+    ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 async def reload_policy(hub: Hub) -> None:

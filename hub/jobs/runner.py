@@ -31,16 +31,18 @@ class JobRunner:
     handlers: dict[str, Handler] = field(default_factory=dict)
     planners: list[Planner] = field(default_factory=list)
     clock: Callable[[], float] = time.time
-    # One tick at a time, whoever starts it (the loop, a wake, a test), so no job runs twice.
-    _ticking: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
     _woken: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _stop: asyncio.Event | None = field(default=None, init=False, repr=False)
 
     def wake(self) -> None:
         """Tick now rather than at the next interval: work was just queued (an email)."""
         self._woken.set()
 
     async def run_forever(self, stop: asyncio.Event, interval: float) -> None:
-        """Tick every `interval` seconds, and soon after each `wake()`, until `stop`."""
+        """Tick every `interval` seconds, and soon after each `wake()`, until `stop`. Once
+        `stop` is set, a tick under way finishes the job it is running and no more: a job cut
+        short (an email whose sending thread runs on regardless) could be done twice."""
+        self._stop = stop
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken.wait(), interval)
@@ -53,13 +55,17 @@ class JobRunner:
                 log.exception("the job runner's tick failed")
 
     async def tick(self) -> int:
-        """Plan upcoming jobs, then run every due one; returns how many ran."""
-        async with self._ticking:
+        """Plan upcoming jobs, then run every due one; returns how many ran. One tick at a
+        time per hub, whichever runner starts it (the hub's own, a CLI's or a test's), so no
+        job runs twice at once."""
+        async with self.hub.ticking:
             now = self.clock()
             for planner in self.planners:
                 await planner(self.hub, now)
             ran = 0
             for job in await job_store.due(self.hub.db, now):
+                if self._stop is not None and self._stop.is_set():
+                    break
                 await self._run(job, now)
                 ran += 1
             return ran

@@ -8,7 +8,8 @@ it carried is forgotten. No request waits on the mail server: the runner is woke
 from __future__ import annotations
 
 from hub.jobs.mail_notices import email_body
-from hub.mail import mail_enabled, send_mail
+from hub.jobs.runner import MAX_ATTEMPTS
+from hub.mail import MailError, mail_enabled, send_mail
 from hub.runtime import Hub
 from hub.store import jobs as job_store
 from hub.store import signups
@@ -46,9 +47,12 @@ SUBJECTS = {"welcome": "Your volunteer sign-up", "approved": "You're confirmed a
 
 
 async def plan_volunteer_mail(hub: Hub, now: float) -> int:
+    # The key names the row's time too: a row id can come back once an erasure deleted the
+    # newest rows, and the key of the mail that had it is done.
     return await job_store.plan(hub.db, [
-        PlannedJob(f"volunteer-mail:{mail_id}", "volunteer_mail", now, {"mail": mail_id})
-        for mail_id in await signups.unsent_mail(hub.db)])
+        PlannedJob(f"volunteer-mail:{mail_id}:{created_at!r}", "volunteer_mail", now,
+                   {"mail": mail_id})
+        for mail_id, created_at in await signups.unsent_mail(hub.db)])
 
 
 async def run_volunteer_mail(hub: Hub, job: Job, now: float) -> None:
@@ -71,6 +75,13 @@ async def run_volunteer_mail(hub: Hub, job: Job, now: float) -> None:
                  "link": lambda: new_link_lines(mail.link or ""),
                  "approved": lambda: approved_lines(hub)}[mail.kind]()
         subject, text = SUBJECTS[mail.kind], email_body(hub, volunteer.profile.name, lines)
-    await send_mail(hub.settings, volunteer.profile.email, subject, text)
+    try:
+        await send_mail(hub.settings, volunteer.profile.email, subject, text)
+    except Exception as exc:
+        # The runner tries a refused message again (MailError), up to its last try; after
+        # that, or after any other error, the job fails, and the row must not wait for it.
+        if not isinstance(exc, MailError) or job.attempts + 1 >= MAX_ATTEMPTS:
+            await signups.give_up_mail(hub.db, mail.id)
+        raise
     await signups.mark_mail_sent(hub.db, mail.id)
     await job_store.finish(hub.db, job.id)

@@ -1,4 +1,4 @@
-"""Scheduled jobs: durable rows that the scheduler wakes (see 0006_jobs.sql)."""
+"""Scheduled jobs: durable rows that the job runner plans and runs (see 0006_jobs.sql)."""
 
 from __future__ import annotations
 

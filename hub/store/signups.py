@@ -73,10 +73,11 @@ def message_writer(volunteer_id: int, subject: str,
     return write
 
 
-async def unsent_mail(db: Database, limit: int = 500) -> list[int]:
-    rows = await db.fetchall("SELECT id FROM volunteer_mail WHERE sent_at IS NULL "
-                             "ORDER BY id LIMIT ?", (limit,))
-    return [r["id"] for r in rows]
+async def unsent_mail(db: Database, limit: int = 500) -> list[tuple[int, float]]:
+    """(id, created_at) of mail still to send, oldest first."""
+    rows = await db.fetchall("SELECT id, created_at FROM volunteer_mail WHERE sent_at IS NULL "
+                             "AND given_up_at IS NULL ORDER BY id LIMIT ?", (limit,))
+    return [(r["id"], r["created_at"]) for r in rows]
 
 
 async def get_mail(db: Database, mail_id: int) -> VolunteerMail | None:
@@ -84,6 +85,12 @@ async def get_mail(db: Database, mail_id: int) -> VolunteerMail | None:
     return None if row is None else VolunteerMail(row["id"], row["volunteer_id"], row["kind"],
                                                   row["link"], row["sent_at"], row["subject"],
                                                   row["body"])
+
+
+async def give_up_mail(db: Database, mail_id: int) -> None:
+    """The mail server kept refusing it: not sent, and its link and text are forgotten."""
+    await db.execute("UPDATE volunteer_mail SET given_up_at = ?, link = NULL, body = NULL "
+                     "WHERE id = ? AND sent_at IS NULL", (time.time(), mail_id))
 
 
 async def mark_mail_sent(db: Database, mail_id: int) -> None:

@@ -3,6 +3,8 @@
 -- for up to 30 s per message when the mail server was slow or down. Such a message is written
 -- whole (kind 'message', with its subject and text) in the transaction of the change it
 -- reports. Its text may carry a private answer link, so it is forgotten once the mail server
--- has taken it, like the link of a welcome.
+-- has taken it, like the link of a welcome, or once the job runner gives up on it (given_up_at:
+-- such a row is not planned again, nor does it hold up the mail after it).
 ALTER TABLE volunteer_mail ADD COLUMN subject TEXT;
 ALTER TABLE volunteer_mail ADD COLUMN body TEXT;
+ALTER TABLE volunteer_mail ADD COLUMN given_up_at REAL;
