@@ -20,6 +20,7 @@ from hub.store.jobs import Job, PlannedJob
 SUBJECTS = {"going": "You're going", "promoted": "A place came free: you're going",
             "waitlisted": "You're on the waitlist", "pending": "We got your request",
             "declined": "About your request", "not_going": "You're not going"}
+PLAN_BATCH = 500  # rows planned a tick at most
 
 
 def email_body(hub: Hub, name: str, lines: list[str]) -> str:
@@ -29,9 +30,13 @@ def email_body(hub: Hub, name: str, lines: list[str]) -> str:
 
 
 async def plan_mail_notices(hub: Hub, now: float) -> int:
+    # Only rows no job stands for yet. A row whose job was skipped (no mail server then) or
+    # failed stays unsent; were those planned again (to no effect), the oldest PLAN_BATCH of
+    # them would hide every newer row from here on.
     rows = await hub.db.fetchall(
-        "SELECT id FROM rsvp_notifications WHERE channel = 'email' AND sent_at IS NULL "
-        "ORDER BY id LIMIT 500")
+        "SELECT n.id FROM rsvp_notifications n WHERE n.channel = 'email' AND "
+        "n.sent_at IS NULL AND NOT EXISTS (SELECT 1 FROM scheduled_jobs j "
+        "WHERE j.key = 'rsvp-mail:' || n.id) ORDER BY n.id LIMIT ?", (PLAN_BATCH,))
     return await job_store.plan(hub.db, [
         PlannedJob(f"rsvp-mail:{r['id']}", "rsvp_mail", now, {"notification": r["id"]})
         for r in rows])
