@@ -33,6 +33,7 @@ from hub.setup import init_hub
 from hub.store import audit, tokens
 from hub.store import backup as backups
 from hub.store import follows as follow_store
+from hub.store import jobs as job_store
 from hub.store import keys as key_store
 from hub.store import neighbours as neighbour_store
 from hub.store import staff as staff_store
@@ -264,7 +265,7 @@ async def _migrate(args: argparse.Namespace) -> str:
 
 async def _check(args: argparse.Namespace) -> str:
     settings = _settings(args)
-    problems, notes = [], [f"settings: ok ({settings.config_path})"]
+    problems, notes, warnings = [], [f"settings: ok ({settings.config_path})"], []
     if not settings.database_path.exists():
         raise CliError(f"no database at {settings.database_path}: run `commonhub init`")
     db = await Database.open(settings.database_path)
@@ -277,13 +278,29 @@ async def _check(args: argparse.Namespace) -> str:
         else:
             notes.append("migrations: up to date")
             problems += await _check_keys(db)
+            warnings = await _failed_jobs(db, since=time.time() - FAILED_JOBS_DAYS * 86400)
     finally:
         await db.close()
     if settings.dev:
         notes.append("mode: development (http, loopback fetches allowed) - not for production")
     if problems:
-        raise CliError("\n".join([*notes, "PROBLEMS:", *problems]))
-    return "\n".join([*notes, "keys: ok", "all good"])
+        raise CliError("\n".join([*notes, *warnings, "PROBLEMS:", *problems]))
+    return "\n".join([*notes, "keys: ok", *warnings,
+                      "no problems; see the warning above" if warnings else "all good"])
+
+
+FAILED_JOBS_DAYS = 7
+
+
+async def _failed_jobs(db: Database, *, since: float) -> list[str]:
+    """A warning (not a problem: it may be long mended) naming the scheduled jobs that gave
+    up lately (an email the mail server kept refusing, a peer that stayed away)."""
+    failed = await job_store.failed_since(db, since)
+    if not failed:
+        return []
+    kinds = ", ".join(f"{kind} {count}" for kind, count in failed.counts.items())
+    return [f"warning: scheduled jobs failed in the last {FAILED_JOBS_DAYS} days: {kinds}; "
+            f"the latest ({failed.latest_key}): {failed.latest_error}"]
 
 
 async def _check_keys(db: Database) -> list[str]:

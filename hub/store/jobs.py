@@ -96,6 +96,27 @@ async def prune(db: Database, kinds: Iterable[str], *, finished_before: float) -
         return cursor.rowcount
 
 
+@dataclass(frozen=True)
+class Failures:
+    counts: dict[str, int]  # by kind, most first
+    latest_key: str
+    latest_error: str
+
+
+async def failed_since(db: Database, since: float) -> Failures | None:
+    """Jobs that ended failed since then, or None if none did."""
+    rows = await db.fetchall("SELECT kind, count(*) AS n FROM scheduled_jobs WHERE state = "
+                             "'failed' AND finished_at >= ? GROUP BY kind ORDER BY n DESC, kind",
+                             (since,))
+    if not rows:
+        return None
+    latest = await db.fetchone("SELECT key, last_error FROM scheduled_jobs WHERE state = "
+                               "'failed' AND finished_at >= ? ORDER BY finished_at DESC, id DESC",
+                               (since,))
+    assert latest is not None
+    return Failures({r["kind"]: r["n"] for r in rows}, latest["key"], latest["last_error"] or "")
+
+
 async def pending_keys(db: Database, prefix: str) -> set[str]:
     """Keys of the jobs still to run whose key starts with `prefix`."""
     rows = await db.fetchall("SELECT key FROM scheduled_jobs WHERE state = 'pending' AND "
