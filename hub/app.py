@@ -56,6 +56,7 @@ BACKSTOP_POLL = 60.0
 INBOX_WAKE_DELAY = 0.01  # stored activities are processed in batches at most this much later
 KEY_RELOAD_INTERVAL = 30.0  # a key rotated by the CLI is picked up within this
 JOB_INTERVAL = 30.0  # how often due reminders and digests are looked for
+JOB_STOP_GRACE = 60.0  # a stop waits this long for a job under way (an email: 30 s a step)
 # Inbox verifier processes start once the inbox has checked this many deliveries in the
 # event loop: a quiet hub (and most tests) never starts them.
 VERIFIERS_START_AFTER = 50
@@ -210,9 +211,13 @@ async def _workers(hub: Hub) -> AsyncIterator[_Workers]:
         w.processor.wake()
         w.delivery.wake()
         w.jobs.wake()
-        # A job under way is let finish (an email's thread would run on if it were
-        # cancelled, and send again after the restart); the runner starts no other.
-        await asyncio.gather(*tasks, jobs, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        # A job under way is let finish (an email's thread would run on if it were cancelled,
+        # and the email go again after the restart), for so long; the runner starts no other.
+        if not (await asyncio.wait([jobs], timeout=JOB_STOP_GRACE))[0]:
+            log.warning("stopping: a scheduled job still running was cut short")
+            jobs.cancel()
+            await asyncio.gather(jobs, return_exceptions=True)
         await w.delivery.close()
         # Outcomes and inbound rows still queued for a group commit are written before the
         # database closes.

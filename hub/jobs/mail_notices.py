@@ -21,6 +21,7 @@ SUBJECTS = {"going": "You're going", "promoted": "A place came free: you're goin
             "waitlisted": "You're on the waitlist", "pending": "We got your request",
             "declined": "About your request", "not_going": "You're not going"}
 PLAN_BATCH = 500  # rows planned a tick at most
+PLAN_WITHIN = 3 * 86400.0  # news older than this, never planned (the hub was down), is stale
 
 
 def email_body(hub: Hub, name: str, lines: list[str]) -> str:
@@ -30,13 +31,15 @@ def email_body(hub: Hub, name: str, lines: list[str]) -> str:
 
 
 async def plan_mail_notices(hub: Hub, now: float) -> int:
-    # Only rows no job stands for yet. A row whose job was skipped (no mail server then) or
-    # failed stays unsent; were those planned again (to no effect), the oldest PLAN_BATCH of
-    # them would hide every newer row from here on.
+    # Only recent rows no job stands for yet. A row whose job was skipped (no mail server
+    # then) or failed stays unsent; were those planned again (to no effect), the oldest
+    # PLAN_BATCH of them would hide every newer row from here on, and reading them all every
+    # tick would grow without end.
     rows = await hub.db.fetchall(
         "SELECT n.id FROM rsvp_notifications n WHERE n.channel = 'email' AND "
-        "n.sent_at IS NULL AND NOT EXISTS (SELECT 1 FROM scheduled_jobs j "
-        "WHERE j.key = 'rsvp-mail:' || n.id) ORDER BY n.id LIMIT ?", (PLAN_BATCH,))
+        "n.sent_at IS NULL AND n.created_at > ? AND NOT EXISTS (SELECT 1 FROM "
+        "scheduled_jobs j WHERE j.key = 'rsvp-mail:' || n.id) ORDER BY n.created_at LIMIT ?",
+        (now - PLAN_WITHIN, PLAN_BATCH))
     return await job_store.plan(hub.db, [
         PlannedJob(f"rsvp-mail:{r['id']}", "rsvp_mail", now, {"notification": r["id"]})
         for r in rows])

@@ -41,7 +41,8 @@ class JobRunner:
     async def run_forever(self, stop: asyncio.Event, interval: float) -> None:
         """Tick every `interval` seconds, and soon after each `wake()`, until `stop`. Once
         `stop` is set, a tick under way finishes the job it is running and no more: a job cut
-        short (an email whose sending thread runs on regardless) could be done twice."""
+        short (an email whose sending thread runs on regardless) could be done twice. (The
+        hub waits a minute for it, then cuts it short all the same.)"""
         self._stop = stop
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):

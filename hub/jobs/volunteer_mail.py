@@ -47,19 +47,18 @@ SUBJECTS = {"welcome": "Your volunteer sign-up", "approved": "You're confirmed a
 
 
 async def plan_volunteer_mail(hub: Hub, now: float) -> int:
-    # The key names the row's time too: a row id can come back once an erasure deleted the
-    # newest rows, and the key of the mail that had it is done.
     return await job_store.plan(hub.db, [
-        PlannedJob(f"volunteer-mail:{mail_id}:{created_at!r}", "volunteer_mail", now,
-                   {"mail": mail_id})
-        for mail_id, created_at in await signups.unsent_mail(hub.db)])
+        PlannedJob(key, "volunteer_mail", now, {"mail": mail_id, "stamp": stamp})
+        for mail_id, stamp, key in await signups.unplanned_mail(hub.db)])
 
 
 async def run_volunteer_mail(hub: Hub, job: Job, now: float) -> None:
-    mail = await signups.get_mail(hub.db, job.payload["mail"])
+    # Jobs planned before 0015 name the id alone.
+    mail = await signups.get_mail(hub.db, job.payload["mail"], job.payload.get("stamp"))
     volunteer = None if mail is None else await volunteer_store.get_volunteer_by_id(
         hub.db, mail.volunteer_id)
-    if (mail is None or mail.sent_at is not None or volunteer is None
+    if (mail is None or mail.sent_at is not None or mail.given_up_at is not None
+            or volunteer is None
             or (mail.kind in ("welcome", "link") and not mail.link)
             or (mail.kind == "message" and not mail.body)):
         await job_store.finish(hub.db, job.id, "skipped", "nothing left to send")

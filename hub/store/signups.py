@@ -32,6 +32,7 @@ class VolunteerMail:
     sent_at: float | None
     subject: str | None = None  # a message's
     body: str | None = None
+    given_up_at: float | None = None
 
 
 async def new_invite(db: Database, actor_id: str, handle: str, lifetime: float) -> str:
@@ -73,18 +74,32 @@ def message_writer(volunteer_id: int, subject: str,
     return write
 
 
-async def unsent_mail(db: Database, limit: int = 500) -> list[tuple[int, float]]:
-    """(id, created_at) of mail still to send, oldest first."""
-    rows = await db.fetchall("SELECT id, created_at FROM volunteer_mail WHERE sent_at IS NULL "
-                             "AND given_up_at IS NULL ORDER BY id LIMIT ?", (limit,))
-    return [(r["id"], r["created_at"]) for r in rows]
+# A mail's job key: its id and its time in milliseconds (an id comes back once an erasure
+# deleted the newest rows), worked out by SQLite alone, so the planner can ask for the rows
+# no job stands for yet.
+_STAMP = "CAST(m.created_at * 1000 AS INTEGER)"
+MAIL_KEY = f"'volunteer-mail:' || m.id || ':' || {_STAMP}"
 
 
-async def get_mail(db: Database, mail_id: int) -> VolunteerMail | None:
-    row = await db.fetchone("SELECT * FROM volunteer_mail WHERE id = ?", (mail_id,))
+async def unplanned_mail(db: Database, limit: int = 500) -> list[tuple[int, int, str]]:
+    """(id, stamp, job key) of mail still to send that no job stands for, oldest first. One
+    whose job failed or was skipped is not offered again, nor does it hide newer ones."""
+    rows = await db.fetchall(
+        f"SELECT m.id, {_STAMP} AS stamp, {MAIL_KEY} AS key FROM volunteer_mail m "
+        "WHERE m.sent_at IS NULL AND m.given_up_at IS NULL AND NOT EXISTS (SELECT 1 FROM "
+        f"scheduled_jobs j WHERE j.key = {MAIL_KEY}) ORDER BY m.id LIMIT ?", (limit,))
+    return [(r["id"], r["stamp"], r["key"]) for r in rows]
+
+
+async def get_mail(db: Database, mail_id: int, stamp: int | None = None) -> VolunteerMail | None:
+    """The mail with this id (and stamp, if given: a job made for an earlier row with the same
+    id finds nothing)."""
+    row = await db.fetchone(
+        f"SELECT * FROM volunteer_mail m WHERE m.id = ? AND (? IS NULL OR {_STAMP} = ?)",
+        (mail_id, stamp, stamp))
     return None if row is None else VolunteerMail(row["id"], row["volunteer_id"], row["kind"],
                                                   row["link"], row["sent_at"], row["subject"],
-                                                  row["body"])
+                                                  row["body"], row["given_up_at"])
 
 
 async def give_up_mail(db: Database, mail_id: int) -> None:

@@ -8,3 +8,9 @@
 ALTER TABLE volunteer_mail ADD COLUMN subject TEXT;
 ALTER TABLE volunteer_mail ADD COLUMN body TEXT;
 ALTER TABLE volunteer_mail ADD COLUMN given_up_at REAL;
+-- Mail whose job (key `volunteer-mail:{id}` until now) failed for good: given up as well.
+-- Job keys now carry the row's time too (hub/store/signups.py), so these would be planned
+-- again, late, with links that may have expired.
+UPDATE volunteer_mail SET given_up_at = CAST(strftime('%s', 'now') AS REAL), link = NULL
+WHERE sent_at IS NULL AND EXISTS (SELECT 1 FROM scheduled_jobs j
+    WHERE j.key = 'volunteer-mail:' || volunteer_mail.id AND j.state != 'pending');

@@ -112,3 +112,42 @@ async def test_a_message_refused_to_the_end_is_given_up_and_the_next_still_goes(
     keys = [r["key"] for r in await db.fetchall(
         "SELECT key FROM scheduled_jobs WHERE kind = 'volunteer_mail' ORDER BY id")]
     assert len(keys) == 2 and len(set(keys)) == 2
+
+
+async def test_a_job_left_by_an_erased_volunteer_leaves_the_next_mail_with_its_id_alone(
+        hubs: HubFactory) -> None:
+    hub = await hubs("alder", smtp_host="127.0.0.1", smtp_port=_closed_port(),
+                     smtp_security="none")
+    db = hub.hub.db
+
+    async def jobs() -> list[dict[str, Any]]:
+        rows = await db.fetchall("SELECT * FROM scheduled_jobs WHERE kind = 'volunteer_mail' "
+                                 "ORDER BY id")
+        return [dict(r) for r in rows]
+
+    async def tried(count: int) -> bool:
+        return [j["attempts"] for j in await jobs()] == [1] * count
+
+    # Ana's ask email is refused once and waits for its next try; then she is erased, and
+    # Bob's ask email gets the id hers had.
+    ana = await _volunteer(hub, "Ana Lima")
+    await _ask(hub, ana)
+    await wait_until(lambda: tried(1), what="Ana's email tried once")
+    [hers] = await _mail_rows(hub)
+    status, body = await hub.api("DELETE", f"/api/v1/volunteers/{ana}")
+    assert status in (200, 204), body
+    await _ask(hub, await _volunteer(hub, "Bob Ode"))
+    await wait_until(lambda: tried(2), what="Bob's email tried once")
+    [his] = await _mail_rows(hub)
+    assert his["id"] == hers["id"]
+    # Ana's job finds nothing of hers; Bob's is tried to the end, then given up.
+    now, runner = time.time(), build_runner(hub.hub)
+    for _ in range(1, MAX_ATTEMPTS):
+        now += RETRY_AFTER + 1
+        runner.clock = lambda at=now: at
+        await runner.tick()
+    left, own = await jobs()
+    assert (left["state"], left["last_error"]) == ("skipped", "nothing left to send")
+    assert (own["state"], own["attempts"]) == ("failed", MAX_ATTEMPTS)
+    [given_up] = await _mail_rows(hub)
+    assert given_up["given_up_at"] is not None and given_up["body"] is None

@@ -32,6 +32,11 @@ async def test_stuck_notices_do_not_hide_newer_ones(hub: Hub, make_event: EventF
     assert await mail_notices.plan_mail_notices(hub, now) == 1
     assert await mail_notices.plan_mail_notices(hub, now) == 0
     assert len(await job_store.jobs_of_kind(hub.db, "rsvp_mail")) == stuck + 1
+    # News never planned in its first days (the hub was down) is stale: it is left alone.
+    await hub.db.execute("INSERT INTO rsvp_notifications (participant_id, news, channel, "
+                         "created_at) VALUES (?, 'going', 'email', ?)",
+                         (first, now - mail_notices.PLAN_WITHIN - 60))
+    assert await mail_notices.plan_mail_notices(hub, now) == 0
 
 
 async def _owed_email(hub: Hub, event: Event, n: int) -> int:
