@@ -57,7 +57,7 @@ class JobRunner:
 
     async def tick(self) -> int:
         """Plan upcoming jobs, then run every due one; returns how many ran. One tick at a
-        time per hub, whichever runner starts it (the hub's own, a CLI's or a test's), so no
+        time per hub, whichever runner starts it (the hub's own or a test's), so no
         job runs twice at once."""
         async with self.hub.ticking:
             now = self.clock()
