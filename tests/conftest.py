@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hub.mailsink import MailSink
 from hub.store.db import Database
 from tests.support.hubs import RunningHub, start_hub
 from tests.support.remote import RemoteServer
@@ -41,6 +42,15 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 async def remote() -> AsyncIterator[RemoteServer]:
     """A fake remote fediverse server on loopback, stopped at the end."""
     server = RemoteServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[MailSink]:
+    """A mail server on loopback that keeps what it is sent, stopped at the end."""
+    server = MailSink()
     await server.start()
     yield server
     await server.stop()

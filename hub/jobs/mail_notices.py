@@ -1,8 +1,10 @@
 """Email for people who signed up on the web with an address: RSVP news and reminders.
 
 The RSVP engine records what each person must be told (`rsvp_notifications`, channel email);
-this turns each unsent row into a job, sends it, and then marks the row sent and forgets the
-private link it carried.
+this turns each recent unsent row that has no job yet into one (news never planned within
+three days is stale), sends it, and then marks the row sent and forgets the private link it
+carried. A row whose job was skipped (no mail server) or failed stays unsent and is not
+planned again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ SUBJECTS = {"going": "You're going", "promoted": "A place came free: you're goin
             "declined": "About your request", "not_going": "You're not going"}
 PLAN_BATCH = 500  # rows planned a tick at most
 PLAN_WITHIN = 3 * 86400.0  # news older than this, never planned (the hub was down), is stale
+_KEY = "'rsvp-mail:' || n.id"  # a notice's job key, formed by SQLite alone
 
 
 def email_body(hub: Hub, name: str, lines: list[str]) -> str:
@@ -36,13 +39,12 @@ async def plan_mail_notices(hub: Hub, now: float) -> int:
     # PLAN_BATCH of them would hide every newer row from here on, and reading them all every
     # tick would grow without end.
     rows = await hub.db.fetchall(
-        "SELECT n.id FROM rsvp_notifications n WHERE n.channel = 'email' AND "
-        "n.sent_at IS NULL AND n.created_at > ? AND NOT EXISTS (SELECT 1 FROM "
-        "scheduled_jobs j WHERE j.key = 'rsvp-mail:' || n.id) ORDER BY n.created_at LIMIT ?",
+        f"SELECT n.id, {_KEY} AS key FROM rsvp_notifications n WHERE n.channel = 'email' "
+        "AND n.sent_at IS NULL AND n.created_at > ? AND NOT EXISTS (SELECT 1 FROM "
+        f"scheduled_jobs j WHERE j.key = {_KEY}) ORDER BY n.created_at LIMIT ?",
         (now - PLAN_WITHIN, PLAN_BATCH))
     return await job_store.plan(hub.db, [
-        PlannedJob(f"rsvp-mail:{r['id']}", "rsvp_mail", now, {"notification": r["id"]})
-        for r in rows])
+        PlannedJob(r["key"], "rsvp_mail", now, {"notification": r["id"]}) for r in rows])
 
 
 async def run_mail_notice(hub: Hub, job: Job, now: float) -> None:

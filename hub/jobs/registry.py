@@ -36,4 +36,5 @@ def build_runner(hub: Hub) -> JobRunner:
         "rsvp_notice": rsvp_notices.run_owed_notice,
         "rsvp_counts": rsvp_notices.run_owed_counts,
     })
+    runner.give_ups["volunteer_mail"] = volunteer_mail.give_up_volunteer_mail
     return runner

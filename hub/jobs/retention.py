@@ -11,10 +11,11 @@ Ids, types, times and delivery outcomes stay, so dedupe and the delivery record 
 Inbound activities that `failed` keep their bodies, so they can be replayed once fixed.
 
 The same hourly job drops finished rows of the periodic jobs (`PERIODIC`: a sweep every five
-minutes, this job every hour, a digest or top-up a day, the hourly and per-minute retries of
-owed RSVP notices and counts) after `KEEP_JOBS` seconds: their keys name a time their planners
-never plan again, so the rows only grew the table (~110,000 a year). Rows of other kinds stay:
-a reminder's or an email's row is what stops it going out twice.
+minutes, this job every hour, a digest a week, a series top-up a day, the hourly and
+per-minute retries of owed RSVP notices and counts) after `KEEP_JOBS` seconds: their keys
+name a time their planners never plan again, so the rows only grew the table (~110,000 a
+year). Rows of other kinds stay: a reminder's or an email's row is what stops it going out
+twice.
 """
 
 from __future__ import annotations

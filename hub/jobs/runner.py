@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # or `await job_store.finish(...)` after an outside effect such as an email.
 Handler = Callable[[Hub, Job, float], Awaitable[None]]
 Planner = Callable[[Hub, float], Awaitable[int]]
+# Called once a job has failed for good (its last try, or an error not worth retrying), for
+# the row it stood for: an email given up forgets its private link.
+GiveUp = Callable[[Hub, Job], Awaitable[None]]
 RETRY_AFTER = 300.0
 MAX_ATTEMPTS = 5
 
@@ -30,6 +33,7 @@ class JobRunner:
     hub: Hub
     handlers: dict[str, Handler] = field(default_factory=dict)
     planners: list[Planner] = field(default_factory=list)
+    give_ups: dict[str, GiveUp] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
     _woken: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
     _stop: asyncio.Event | None = field(default=None, init=False, repr=False)
@@ -83,12 +87,22 @@ class JobRunner:
             await self._retry(job, str(exc))
         except Exception as exc:
             log.exception("job %s failed", job.key)
-            await job_store.finish(self.hub.db, job.id, "failed", repr(exc))
+            await self._fail(job, repr(exc))
 
     async def _retry(self, job: Job, error: str) -> None:
         if job.attempts + 1 >= MAX_ATTEMPTS:
             log.warning("job %s failed after %d tries: %s", job.key, MAX_ATTEMPTS, error)
-            await job_store.finish(self.hub.db, job.id, "failed", error)
+            await self._fail(job, error)
         else:
             await job_store.retry_later(self.hub.db, job.id, self.clock() + RETRY_AFTER, error)
 
+
+    async def _fail(self, job: Job, error: str) -> None:
+        give_up = self.give_ups.get(job.kind)
+        if give_up is not None:
+            try:
+                await give_up(self.hub, job)
+            except Exception:  # the job is failed all the same; the next tick may retry this
+                log.exception("job %s: giving up its work failed", job.key)
+                return
+        await job_store.finish(self.hub.db, job.id, "failed", error)

@@ -8,8 +8,7 @@ it carried is forgotten. No request waits on the mail server: the runner is woke
 from __future__ import annotations
 
 from hub.jobs.mail_notices import email_body
-from hub.jobs.runner import MAX_ATTEMPTS
-from hub.mail import MailError, mail_enabled, send_mail
+from hub.mail import mail_enabled, send_mail
 from hub.runtime import Hub
 from hub.store import jobs as job_store
 from hub.store import signups
@@ -65,7 +64,7 @@ async def run_volunteer_mail(hub: Hub, job: Job, now: float) -> None:
         return
     if not volunteer.profile.email or not mail_enabled(hub.settings):
         await job_store.finish(hub.db, job.id, "skipped", "email is not configured")
-        await signups.mark_mail_sent(hub.db, mail.id)
+        await signups.mark_mail_sent(hub.db, mail)
         return
     if mail.kind == "message":
         subject, text = mail.subject or "", mail.body or ""
@@ -74,13 +73,14 @@ async def run_volunteer_mail(hub: Hub, job: Job, now: float) -> None:
                  "link": lambda: new_link_lines(mail.link or ""),
                  "approved": lambda: approved_lines(hub)}[mail.kind]()
         subject, text = SUBJECTS[mail.kind], email_body(hub, volunteer.profile.name, lines)
-    try:
-        await send_mail(hub.settings, volunteer.profile.email, subject, text)
-    except Exception as exc:
-        # The runner tries a refused message again (MailError), up to its last try; after
-        # that, or after any other error, the job fails, and the row must not wait for it.
-        if not isinstance(exc, MailError) or job.attempts + 1 >= MAX_ATTEMPTS:
-            await signups.give_up_mail(hub.db, mail.id)
-        raise
-    await signups.mark_mail_sent(hub.db, mail.id)
+    await send_mail(hub.settings, volunteer.profile.email, subject, text)
+    await signups.mark_mail_sent(hub.db, mail)
     await job_store.finish(hub.db, job.id)
+
+
+async def give_up_volunteer_mail(hub: Hub, job: Job) -> None:
+    """The mail server kept refusing it (or it could not be made): its row is not planned
+    again, and the link or text it carried is forgotten."""
+    mail = await signups.get_mail(hub.db, job.payload["mail"], job.payload.get("stamp"))
+    if mail is not None:
+        await signups.give_up_mail(hub.db, mail)

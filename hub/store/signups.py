@@ -33,6 +33,7 @@ class VolunteerMail:
     subject: str | None = None  # a message's
     body: str | None = None
     given_up_at: float | None = None
+    created_at: float = 0.0
 
 
 async def new_invite(db: Database, actor_id: str, handle: str, lifetime: float) -> str:
@@ -99,16 +100,20 @@ async def get_mail(db: Database, mail_id: int, stamp: int | None = None) -> Volu
         (mail_id, stamp, stamp))
     return None if row is None else VolunteerMail(row["id"], row["volunteer_id"], row["kind"],
                                                   row["link"], row["sent_at"], row["subject"],
-                                                  row["body"], row["given_up_at"])
+                                                  row["body"], row["given_up_at"],
+                                                  row["created_at"])
 
 
-async def give_up_mail(db: Database, mail_id: int) -> None:
+# Both find the row by its time too: while a send takes its time, an erasure may delete the
+# row and a new one take its id.
+async def give_up_mail(db: Database, mail: VolunteerMail) -> None:
     """The mail server kept refusing it: not sent, and its link and text are forgotten."""
     await db.execute("UPDATE volunteer_mail SET given_up_at = ?, link = NULL, body = NULL "
-                     "WHERE id = ? AND sent_at IS NULL", (time.time(), mail_id))
+                     "WHERE id = ? AND created_at = ? AND sent_at IS NULL",
+                     (time.time(), mail.id, mail.created_at))
 
 
-async def mark_mail_sent(db: Database, mail_id: int) -> None:
+async def mark_mail_sent(db: Database, mail: VolunteerMail) -> None:
     """Sent: the private link it carried, and a message's text, are forgotten."""
     await db.execute("UPDATE volunteer_mail SET sent_at = ?, link = NULL, body = NULL "
-                     "WHERE id = ?", (time.time(), mail_id))
+                     "WHERE id = ? AND created_at = ?", (time.time(), mail.id, mail.created_at))

@@ -35,6 +35,7 @@ async def sign_up(hub: Hub, profile: Profile, invite: Invite | None = None) -> t
     token, _ = await store.new_access_link(hub.db, volunteer.id, service.ACCESS_LINK_LIFETIME)
     if profile.email:
         await signups.queue_mail(hub.db, volunteer.id, "welcome", access_url(hub, token))
+        hub.wake_jobs()
     await service.audit_action(hub.db, _SIGNUP, "volunteer.signup", volunteer.uuid,
                                source=mark.source)
     return volunteer, token
@@ -47,4 +48,6 @@ async def send_new_link(hub: Hub, email: str) -> int:
     for volunteer in found:
         token, _ = await service.access_link(hub.db, volunteer, _SIGNUP)
         await signups.queue_mail(hub.db, volunteer.id, "link", access_url(hub, token))
+    if found:
+        hub.wake_jobs()
     return len(found)

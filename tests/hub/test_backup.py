@@ -122,6 +122,8 @@ async def test_restore_upgrades_an_older_backup(tmp_path: Path) -> None:
     with sqlite3.connect(old) as db:  # make it a backup taken before the newest migration
         for table in re.findall(r"CREATE TABLE (\w+)", sql):
             db.execute(f"DROP TABLE {table}")
+        for index in re.findall(r"CREATE (?:UNIQUE )?INDEX (\w+)", sql):
+            db.execute(f"DROP INDEX {index}")
         for table, column in re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", sql):
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("DELETE FROM schema_migrations WHERE version = ?", (version,))

@@ -102,9 +102,9 @@ def test_check_warns_of_jobs_that_failed_lately(home: Path) -> None:
     db.executemany(
         "INSERT INTO scheduled_jobs (key, kind, run_at, state, last_error, created_at, "
         "finished_at) VALUES (?, ?, 0, 'failed', ?, 0, ?)",
-        [("volunteer-mail:1:1.0", "volunteer_mail", "could not send mail via smtp.example: "
+        [("volunteer-mail:1:1000", "volunteer_mail", "could not send mail via smtp.example: "
           "refused", now - 60),
-         ("volunteer-mail:2:2.0", "volunteer_mail", "could not send mail via smtp.example: "
+         ("volunteer-mail:2:2000", "volunteer_mail", "could not send mail via smtp.example: "
           "refused", now - 30),
          ("reminder:1:3600:1", "reminder", "a week ago", now - 8 * 86400)])
     db.commit()
@@ -112,6 +112,6 @@ def test_check_warns_of_jobs_that_failed_lately(home: Path) -> None:
     # Not a problem (it may be mended by now), but said: which kinds, and the latest error.
     assert done.returncode == 0, done.stderr
     assert ("warning: scheduled jobs failed in the last 7 days: volunteer_mail 2; the latest "
-            "(volunteer-mail:2:2.0): could not send mail via smtp.example: refused"
+            "(volunteer-mail:2:2000): could not send mail via smtp.example: refused"
             in done.stdout)
     assert "reminder" not in done.stdout and "all good" not in done.stdout

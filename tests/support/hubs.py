@@ -83,6 +83,11 @@ async def start_hub(home: Path, *, name: str = "hub", settings: Settings | None 
     return RunningHub(settings, app, runner, token)
 
 
+async def ready(value: Any) -> Any:
+    """`value`, awaitable: for `wait_until` on something already in hand (a list filling up)."""
+    return value
+
+
 async def wait_until(check: Callable[[], Awaitable[Any]], *, within: float = 10.0,
                      interval: float = 0.05, what: str = "condition") -> Any:
     """Poll an async check until it returns something truthy; fail clearly on timeout."""

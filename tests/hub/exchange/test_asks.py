@@ -18,7 +18,7 @@ from hub.jobs.registry import build_runner
 from hub.mailsink import MailSink
 from hub.store import asks as ask_store
 from tests.hub.exchange.factories import check, enhanced_need, volunteer
-from tests.support.hubs import RunningHub, wait_until
+from tests.support.hubs import RunningHub, ready, wait_until
 from tests.support.remote import RemoteServer
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
@@ -139,7 +139,7 @@ async def test_a_mail_server_that_never_answers_does_not_hold_the_ask(
             (f"Could you help? {need['title']}", None)]
         assert "/asks/" in queued[0]["body"]
         # The job runner, woken by the ask, is the one waiting on the server.
-        await wait_until(lambda: _async(silent.connections), what="the runner's connection")
+        await wait_until(lambda: ready(silent.connections), what="the runner's connection")
 
     async def retried() -> bool:  # the server hung up: the mail is tried again later
         job = await a.hub.db.fetchone("SELECT state, attempts, last_error FROM scheduled_jobs "
@@ -150,9 +150,6 @@ async def test_a_mail_server_that_never_answers_does_not_hold_the_ask(
     row = await a.hub.db.fetchone("SELECT sent_at, body FROM volunteer_mail")
     assert row["sent_at"] is None and "/asks/" in row["body"]
 
-
-async def _async(value: Any) -> Any:
-    return value
 
 
 async def test_an_ask_is_answered_on_its_page_and_a_foreign_site_cannot_answer(

@@ -33,7 +33,7 @@ from tests.hub.exchange.factories import (
     volunteer,
 )
 from tests.hub.test_two_hubs import _follows
-from tests.support.hubs import RunningHub, wait_until
+from tests.support.hubs import RunningHub, ready, wait_until
 from tests.support.remote import RemoteServer
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
@@ -149,7 +149,7 @@ async def test_three_hubs_match_a_befriending_need_without_leaking_anyone(
     status, text = await bina_account.post(b.hub.urls.inbox, reply)
     assert status == 202, text
     # Chidi answers yes on the web page his email links to.
-    mail = await wait_until(lambda: _async(smtp.messages), what="the ask email")
+    mail = await wait_until(lambda: ready(smtp.messages), what="the ask email")
     link = _link(mail[0].get_payload(decode=True).decode())
     async with aiohttp.ClientSession() as session:
         async with session.get(link) as page:
@@ -186,7 +186,7 @@ async def test_three_hubs_match_a_befriending_need_without_leaking_anyone(
         == "rejected"
     assert (await need_store.get_need(a.hub.db, need["id"])).status == "filled"
     await wait_until(lambda: _sent_status(c, "rejected"), what="C to hear the Reject")
-    await wait_until(lambda: _async(any("found someone else" in m.get_payload(decode=True)
+    await wait_until(lambda: ready(any("found someone else" in m.get_payload(decode=True)
                                         .decode() for m in smtp.messages)),
                      what="Chidi to be thanked by email")
     # B hears the Accept, makes the match and sends Bina's contact to A alone;
@@ -225,9 +225,6 @@ def _is_contact_note(sent: Sent) -> bool:
     obj = json.loads(sent.body).get("object")
     return isinstance(obj, dict) and obj.get("type") == "Note" and "contact" in obj
 
-
-async def _async(value: Any) -> Any:
-    return value
 
 
 async def _first_dm(server: RemoteServer) -> dict[str, Any] | None:

@@ -83,17 +83,21 @@ async def test_old_rows_of_periodic_jobs_go_and_the_rest_stay(hubs: Any) -> None
     rows = [("exchange_sweep:1", "exchange_sweep", "done", old),       # goes
             ("retention:1", "retention", "failed", old),               # goes
             ("exchange_sweep:2", "exchange_sweep", "done", recent),    # too recent
-            ("exchange_sweep:3", "exchange_sweep", "pending", None),   # still to run
+            ("exchange_sweep:3", "exchange_sweep", "pending", None),   # still to run (later)
             ("reminder:1:3600:1", "reminder", "done", old),            # stops a second send
             ("volunteer-mail:1", "volunteer_mail", "done", old)]       # the same
     await db.executemany(
         "INSERT INTO scheduled_jobs (key, kind, run_at, state, created_at, finished_at) "
-        "VALUES (?, ?, 0, ?, 0, ?)", rows)
+        "VALUES (?, ?, ?, ?, 0, ?)",
+        [(key, kind, now + 86400 if state == "pending" else 0, state, finished)
+         for key, kind, state, finished in rows])
     # The hourly retention job prunes, through the runner as the hub runs it.
     await build_runner(hub.hub).tick()
     keys = {r["key"] for r in await db.fetchall("SELECT key FROM scheduled_jobs")}
     assert keys >= {"exchange_sweep:2", "exchange_sweep:3", "reminder:1:3600:1",
                     "volunteer-mail:1"}
     assert not keys & {"exchange_sweep:1", "retention:1"}
+    assert await db.fetchval("SELECT state FROM scheduled_jobs WHERE key = 'exchange_sweep:3'"
+                             ) == "pending"
     # Planning the present again is untouched by it.
     assert any(k.startswith("retention:") and k != "retention:1" for k in keys)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
-
-import pytest
 
 from hub.jobs.registry import build_runner
 from hub.jobs.runner import MAX_ATTEMPTS, RETRY_AFTER
@@ -18,14 +16,6 @@ from tests.hub.exchange.factories import check, enhanced_need, volunteer
 from tests.support.hubs import RunningHub, wait_until
 
 HubFactory = Callable[..., Awaitable[RunningHub]]
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[MailSink]:
-    server = MailSink()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def _volunteer(hub: RunningHub, name: str) -> str:
@@ -56,6 +46,11 @@ async def test_a_mail_id_that_comes_back_after_an_erasure_is_sent(
     ana = await _volunteer(hub, "Ana Lima")
     await _ask(hub, ana)
     await wait_until(lambda: _sent_to(smtp, "ana@example.org"), what="Ana's ask email")
+
+    async def marked_sent() -> bool:  # the row is marked once the server has answered
+        return all(row["sent_at"] for row in await _mail_rows(hub))
+
+    await wait_until(marked_sent, what="Ana's email marked sent")
     [first] = await _mail_rows(hub)
     # Erasing Ana takes her mail rows with her, so SQLite hands the same id out again.
     status, body = await hub.api("DELETE", f"/api/v1/volunteers/{ana}")
