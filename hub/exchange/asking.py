@@ -93,7 +93,7 @@ async def ask(hub: Hub, target: Target, volunteer: Volunteer, *, asked_by: str,
         # Queued with the ask's channels; the job runner sends it, so a slow mail server
         # never holds the request (nor a sweep asking many).
         email = signups.message_writer(volunteer.id, f"Could you help? {target.title}",
-                                       "\n\n".join(lines))
+                                       "\n\n".join(lines), ask_id=stored.id)
         channels.append("email")
     if not channels:
         # Nobody would ever see it: no ask is recorded (nor counted against them).

@@ -62,17 +62,28 @@ async def queue_mail(db: Database, volunteer_id: int, kind: str, link: str | Non
                             "VALUES (?, ?, ?, ?)", (volunteer_id, kind, link, time.time()))
 
 
-def message_writer(volunteer_id: int, subject: str,
-                   text: str) -> Callable[[sqlite3.Connection], None]:
-    """A write that queues one email to the volunteer, for the transaction of the change it
-    reports (`also=`); the job runner sends it (hub.jobs.volunteer_mail)."""
+def message_writer(volunteer_id: int, subject: str, text: str, *,
+                   ask_id: int | None = None) -> Callable[[sqlite3.Connection], None]:
+    """A write that queues one email to the volunteer (asking them `ask_id`, if it does),
+    for the transaction of the change it reports (`also=`); the job runner sends it
+    (hub.jobs.volunteer_mail)."""
 
     def write(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO volunteer_mail (volunteer_id, kind, subject, body, "
-                     "created_at) VALUES (?, 'message', ?, ?, ?)",
-                     (volunteer_id, subject, text, time.time()))
+                     "created_at, ask_id) VALUES (?, 'message', ?, ?, ?, ?)",
+                     (volunteer_id, subject, text, time.time(), ask_id))
 
     return write
+
+
+async def undelivered_asks(db: Database, ask_ids: list[int]) -> set[int]:
+    """Those of these asks whose email was given up (the mail server kept refusing it)."""
+    if not ask_ids:
+        return set()
+    marks = ", ".join("?" * len(ask_ids))
+    rows = await db.fetchall(f"SELECT ask_id FROM volunteer_mail WHERE ask_id IN ({marks}) "
+                             "AND given_up_at IS NOT NULL", ask_ids)
+    return {row["ask_id"] for row in rows}
 
 
 # A mail's job key: its id and its time in milliseconds (an id comes back once an erasure

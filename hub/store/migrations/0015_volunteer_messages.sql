@@ -8,6 +8,9 @@
 ALTER TABLE volunteer_mail ADD COLUMN subject TEXT;
 ALTER TABLE volunteer_mail ADD COLUMN body TEXT;
 ALTER TABLE volunteer_mail ADD COLUMN given_up_at REAL;
+-- The ask an email asks (so staff see beside the ask when it could not be delivered).
+ALTER TABLE volunteer_mail ADD COLUMN ask_id INTEGER REFERENCES asks (id) ON DELETE SET NULL;
+CREATE INDEX volunteer_mail_ask ON volunteer_mail (ask_id) WHERE ask_id IS NOT NULL;
 -- Mail whose job (key `volunteer-mail:{id}` until now) failed for good: given up as well.
 -- Job keys now carry the row's time too (hub/store/signups.py), so these would be planned
 -- again, late, with links that may have expired.

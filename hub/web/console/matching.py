@@ -22,7 +22,7 @@ from hub.needs.matching import to_matcher_need
 from hub.needs.pool import RankedVolunteer
 from hub.runtime import Hub
 from hub.store import asks as ask_store
-from hub.store import audit
+from hub.store import audit, signups
 from hub.store import matches as match_store
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
@@ -45,6 +45,7 @@ async def ask_rows(hub: Hub, ranked: list[RankedVolunteer],
                    asks: list[ask_store.Ask]) -> list[dict[str, Any]]:
     """This hub's ranked volunteers, each with where their ask stands (if asked)."""
     by_uuid = {}
+    undelivered = await signups.undelivered_asks(hub.db, [ask.id for ask in asks])
     for ask in asks:
         volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id)
         if volunteer is not None:
@@ -58,7 +59,8 @@ async def ask_rows(hub: Hub, ranked: list[RankedVolunteer],
                      "label": item.name, "district": item.district,
                      "reasons": item.candidate.reasons, "score": item.candidate.score,
                      "ask": ask.uuid if ask else None, "status": ask.status if ask else None,
-                     "status_word": ASK_WORDS.get(ask.status, "") if ask else ""})
+                     "status_word": ASK_WORDS.get(ask.status, "") if ask else "",
+                     "undelivered": ask is not None and ask.id in undelivered})
     return rows
 
 
@@ -69,7 +71,8 @@ async def need_view(hub: Hub, need: LocalNeed, ranked: list[RankedVolunteer]) ->
     for offer in await offers_for_staff(hub.db, need.id, to_matcher_need(need)):
         rows.append({"kind": "offer", "id": offer["offer"], "label": offer["pseudonym"],
                      "district": None, "reasons": offer["reasons"], "score": offer["score"],
-                     "status": offer["status"], "status_word": OFFER_WORDS[offer["status"]]})
+                     "status": offer["status"], "status_word": OFFER_WORDS[offer["status"]],
+                     "undelivered": False})
     rows.sort(key=lambda row: -row["score"])
     made = []
     for match in await match_store.matches_for_need(hub.db, need.id):

@@ -12,6 +12,8 @@ from typing import Any
 from hub.jobs.registry import build_runner
 from hub.jobs.runner import MAX_ATTEMPTS, RETRY_AFTER
 from hub.mailsink import MailSink
+from hub.store import staff as staff_store
+from tests.hub.console.conftest import PASSWORD, Browser
 from tests.hub.exchange.factories import check, enhanced_need, volunteer
 from tests.support.hubs import RunningHub, wait_until
 
@@ -27,12 +29,14 @@ async def _volunteer(hub: RunningHub, name: str) -> str:
     return str(made["id"])
 
 
-async def _ask(hub: RunningHub, volunteer_id: str) -> None:
+async def _ask(hub: RunningHub, volunteer_id: str) -> str:
+    """Ask the volunteer for a new need (by email); the need's id."""
     status, need = await hub.api("POST", "/api/v1/needs", enhanced_need())
     assert status == 201, need
     status, body = await hub.api("POST", f"/api/v1/needs/{need['id']}/asks",
                                  {"volunteer": volunteer_id})
     assert status == 201 and body["items"][0]["channels"] == ["email"], body
+    return str(need["id"])
 
 
 async def _mail_rows(hub: RunningHub) -> list[dict[str, Any]]:
@@ -77,7 +81,7 @@ async def test_a_message_refused_to_the_end_is_given_up_and_the_next_still_goes(
     hub = await hubs("alder", smtp_host="127.0.0.1", smtp_port=_closed_port(),
                      smtp_security="none")
     ana = await _volunteer(hub, "Ana Lima")
-    await _ask(hub, ana)
+    need = await _ask(hub, ana)
     db = hub.hub.db
 
     async def job() -> dict[str, Any] | None:
@@ -100,6 +104,16 @@ async def test_a_message_refused_to_the_end_is_given_up_and_the_next_still_goes(
     [given_up] = await _mail_rows(hub)
     assert given_up["sent_at"] is None and given_up["given_up_at"] is not None
     assert given_up["body"] is None  # the private answer link is not kept
+    # Staff see it beside the ask, on the need's page.
+    await staff_store.add_staff(db, "alice", PASSWORD, "coordinator")
+    browser = Browser(hub)
+    try:
+        assert (await browser.login("alice")).status == 303
+        page = await browser.get(f"/console/needs/{need}")
+        assert page.status == 200 and "Ana Lima" in page.text
+        assert "Email not delivered" in page.text
+    finally:
+        await browser.close()
     # The next message is planned as usual.
     bob = await _volunteer(hub, "Bob Ode")
     await _ask(hub, bob)
