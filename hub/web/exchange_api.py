@@ -17,6 +17,7 @@ from hub.store import asks as ask_store
 from hub.store import matches as match_store
 from hub.store import needs as need_store
 from hub.store import offers as offer_store
+from hub.store import signups
 from hub.store import volunteers as volunteer_store
 from hub.web.keys import HUB
 from hub.web.render import json_response, read_json_object
@@ -55,9 +56,11 @@ async def _remote_target(hub: Hub, object_id: Any) -> Target:
 
 async def _ask_json(hub: Hub, ask: ask_store.Ask) -> dict[str, Any]:
     volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id)
+    undelivered = ["email"] if await signups.undelivered_asks(hub.db, [ask.id]) else []
     return {"id": ask.uuid, "volunteer": volunteer.uuid if volunteer else None,
             "name": volunteer.profile.name if volunteer else None, "status": ask.status,
             "asked_by": ask.asked_by, "channels": list(ask.channels),
+            "undelivered": undelivered,
             "answered_via": ask.answered_via, "asked_at": _iso(ask.asked_at),
             "expires_at": _iso(ask.expires_at), "answered_at": _iso(ask.answered_at)}
 

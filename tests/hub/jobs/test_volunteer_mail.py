@@ -104,7 +104,12 @@ async def test_a_message_refused_to_the_end_is_given_up_and_the_next_still_goes(
     [given_up] = await _mail_rows(hub)
     assert given_up["sent_at"] is None and given_up["given_up_at"] is not None
     assert given_up["body"] is None  # the private answer link is not kept
-    # Staff see it beside the ask, on the need's page.
+    # Staff see it beside the ask: in the API (the channels it did not reach) and on the
+    # need's page.
+    status, body = await hub.api("GET", f"/api/v1/needs/{need}/matching")
+    assert status == 200, body
+    [ask] = body["asks"]
+    assert ask["channels"] == ["email"] and ask["undelivered"] == ["email"]
     await staff_store.add_staff(db, "alice", PASSWORD, "coordinator")
     browser = Browser(hub)
     try:
