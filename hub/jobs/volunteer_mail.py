@@ -63,8 +63,9 @@ async def run_volunteer_mail(hub: Hub, job: Job, now: float) -> None:
         await job_store.finish(hub.db, job.id, "skipped", "nothing left to send")
         return
     if not volunteer.profile.email or not mail_enabled(hub.settings):
+        # Not sent, and it never will be: given up (an ask shows it as not delivered).
         await job_store.finish(hub.db, job.id, "skipped", "email is not configured")
-        await signups.mark_mail_sent(hub.db, mail)
+        await signups.give_up_mail(hub.db, mail)
         return
     if mail.kind == "message":
         subject, text = mail.subject or "", mail.body or ""

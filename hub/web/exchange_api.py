@@ -4,6 +4,7 @@ hours (under /api/v1/, staff token). See docs/volunteers.md ("Matching") for the
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,9 +55,11 @@ async def _remote_target(hub: Hub, object_id: Any) -> Target:
     return Target(need)
 
 
-async def _ask_json(hub: Hub, ask: ask_store.Ask) -> dict[str, Any]:
+async def _ask_json(hub: Hub, ask: ask_store.Ask,
+                    undelivered_ids: Collection[int] = ()) -> dict[str, Any]:
+    """`undelivered_ids`: the asks whose email was given up (none, for asks just made)."""
     volunteer = await volunteer_store.get_volunteer_by_id(hub.db, ask.volunteer_id)
-    undelivered = ["email"] if await signups.undelivered_asks(hub.db, [ask.id]) else []
+    undelivered = ["email"] if ask.id in undelivered_ids else []
     return {"id": ask.uuid, "volunteer": volunteer.uuid if volunteer else None,
             "name": volunteer.profile.name if volunteer else None, "status": ask.status,
             "asked_by": ask.asked_by, "channels": list(ask.channels),
@@ -123,7 +126,9 @@ async def need_matching(request: web.Request) -> web.Response:
     target = await _local_target(hub, request.match_info["id"])
     need = target.need
     assert isinstance(need, need_store.LocalNeed)
-    asks = [await _ask_json(hub, a) for a in await ask_store.list_asks(hub.db, need_id=need.id)]
+    listed = await ask_store.list_asks(hub.db, need_id=need.id)
+    undelivered = await signups.undelivered_asks(hub.db, [a.id for a in listed])
+    asks = [await _ask_json(hub, a, undelivered) for a in listed]
     received = [_offer_json(o) for o in await offer_store.offers_for_need(hub.db, need.id)]
     made = [await _match_json(hub, m) for m in await match_store.matches_for_need(hub.db,
                                                                                  need.id)]
