@@ -146,15 +146,17 @@ async def list_for_staff(db: Database, actor: Actor, *, skill: str | None,
     return found
 
 
-async def approve(db: Database, volunteer: Volunteer, actor: Actor) -> Volunteer:
-    """Staff confirm a self sign-up: from now on the volunteer can be matched."""
+async def approve(hub: Hub, volunteer: Volunteer, actor: Actor) -> Volunteer:
+    """Staff confirm a self sign-up: from now on the volunteer can be matched (and they are
+    emailed to say so, if they gave an address)."""
     if volunteer.status != "pending":
         return volunteer
-    approved = await store.approve_volunteer(db, volunteer)
-    volunteers_changed(db, [volunteer.uuid])
+    approved = await store.approve_volunteer(hub.db, volunteer)
+    volunteers_changed(hub.db, [volunteer.uuid])
     if volunteer.profile.email:
-        await signups.queue_mail(db, volunteer.id, "approved", None)
-    await audit_action(db, actor, "volunteer.approve", volunteer.uuid)
+        await signups.queue_mail(hub.db, volunteer.id, "approved", None)
+        hub.wake_jobs()
+    await audit_action(hub.db, actor, "volunteer.approve", volunteer.uuid)
     return approved
 
 

@@ -96,8 +96,7 @@ async def export_volunteer(request: web.Request) -> web.Response:
 
 async def approve_volunteer(request: web.Request) -> web.Response:
     volunteer = await _volunteer(request)
-    approved = await service.approve(request.app[HUB].db, volunteer, await _staff(request))
-    request.app[HUB].wake_jobs()  # the email saying so, if one was queued
+    approved = await service.approve(request.app[HUB], volunteer, await _staff(request))
     return _private(volunteer_json(approved))
 
 

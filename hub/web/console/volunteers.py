@@ -109,8 +109,7 @@ async def approve(request: web.Request) -> web.Response:
     volunteer = await find_volunteer(request)
     if volunteer is None:
         return no_such_volunteer(request)
-    await service.approve(request.app[HUB].db, volunteer, console_actor(request))
-    request.app[HUB].wake_jobs()  # the email saying so, if one was queued
+    await service.approve(request.app[HUB], volunteer, console_actor(request))
     back = "/console/volunteers" if (await request.post()).get("back") == "list" \
         else f"/console/volunteers/{volunteer.uuid}"
     return see_other(f"{back}?done=approved")
